@@ -1,0 +1,105 @@
+"""Command-line entry point: ``voice-assistant [COMMAND] [OPTIONS]``.
+
+Parses arguments and hands over to the module that does the work. Every
+:class:`~voice_assistant.errors.AssistantError` becomes one line on stderr and
+its exit code; a traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterable, Sequence
+
+from voice_assistant import __version__
+from voice_assistant.dialogue import Dialogue, DialogueState, Reply
+from voice_assistant.errors import AssistantError, UsageError
+from voice_assistant.knowledge import load_pack
+from voice_assistant.nlu.matcher import Matcher
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--knowledge", metavar="PATH", help="knowledge pack YAML (default: the built-in pack)")
+    common.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
+    common.add_argument("--json", action="store_true", help="one JSON object per reply")
+
+    parser = argparse.ArgumentParser(prog="voice-assistant", parents=[common],
+                                     description="Offline voice assistant for back muscle spasm.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = commands.add_parser("ask", parents=[common], help="answer one question (or one per stdin line)")
+    ask.add_argument("text", nargs="*", help="the question; without it, read one question per line from stdin")
+    ask.set_defaults(run=run_ask)
+
+    chat = commands.add_parser("chat", parents=[common], help="typed conversation that keeps its place")
+    chat.set_defaults(run=run_chat)
+    parser.set_defaults(run=run_chat)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args) or 0)
+    except AssistantError as exc:
+        if args.debug:
+            log.exception("failed")
+        print(f"voice-assistant: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+
+
+def make_dialogue(args: argparse.Namespace) -> Dialogue:
+    return Dialogue(Matcher(load_pack(args.knowledge)))
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    dialogue = make_dialogue(args)
+    if args.text:
+        questions: Iterable[str] = [" ".join(args.text)]
+    elif sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("no question given", 'try: voice-assistant ask "what causes back spasms?"')
+    else:
+        questions = (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        reply, _ = dialogue.step(DialogueState(), question)
+        _print_reply(question, reply, args.json)
+    return 0
+
+
+def run_chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
+    dialogue = make_dialogue(args)
+    opening = dialogue.opening()
+    _print_reply("", opening, args.json)
+    state = DialogueState()
+    while True:
+        try:
+            line = read("" if args.json else "you> ")
+        except EOFError:
+            return 0
+        if not line.strip():
+            continue
+        reply, state = dialogue.step(state, line)
+        _print_reply(line, reply, args.json)
+        if any(action.name == "end_session" for action in reply.actions):
+            return 0
+
+
+def _print_reply(question: str, reply: Reply, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(reply.to_json(question), ensure_ascii=False), flush=True)
+    elif reply.chunks:
+        print("\n".join(reply.chunks), flush=True)
+    else:
+        print(f"({reply.intent})", flush=True)

@@ -1,0 +1,164 @@
+"""The dialogue policy: turn a matched utterance and the current state into a reply.
+
+Pure: :meth:`Dialogue.step` reads nothing but its arguments and the pack, and
+returns a new state instead of changing one, so every turn can be tested as
+arithmetic on values.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from rapidfuzz import fuzz
+
+from voice_assistant.dialogue.state import MAX_RATE, MIN_RATE, RATE_STEP, Action, DialogueState, Reply
+from voice_assistant.knowledge import KnowledgePack
+from voice_assistant.nlu.matcher import Match, Matcher
+from voice_assistant.nlu.normalize import normalize
+
+log = logging.getLogger(__name__)
+
+_FIRST = {"first", "the first", "first one", "the first one", "yes", "yeah", "yes please", "option one", "one"}
+_SECOND = {"second", "the second", "second one", "the second one", "the other one", "option two", "two",
+           "the last one", "last"}
+_MORE_HINT = "Say next to go on."
+
+
+class Dialogue:
+    """Conversation policy over one knowledge pack."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+        self.pack: KnowledgePack = matcher.pack
+
+    def opening(self) -> Reply:
+        """Disclaimer and greeting, spoken once at start."""
+        return Reply("command", "help", 1.0, (self.pack.disclaimer, self.pack.greeting))
+
+    def step(self, state: DialogueState, utterance: str) -> tuple[Reply, DialogueState]:
+        """Answer one utterance. Returns the reply and the new state."""
+        if state.choices:
+            chosen = self._resolve_choice(state.choices, utterance)
+            if chosen is not None:
+                return self._answer(replace(state, choices=()), chosen, 1.0, normalize(utterance))
+        match = self.matcher.match(utterance)
+        log.debug("matched %r -> %s %s (%.2f)", match.normalized, match.kind, match.intent, match.confidence)
+        state = replace(state, choices=())
+        if match.kind == "red_flag":
+            return self._red_flag(state, match)
+        if match.kind == "command":
+            return self._command(state, match)
+        if match.kind == "answer" and match.intent is not None:
+            return self._answer(state, match.intent, match.confidence, match.normalized)
+        if match.kind == "clarify":
+            first, second = (self.pack.entry(choice).title for choice in match.choices)
+            reply = Reply("clarify", None, match.confidence, (f"Did you mean {first}, or {second}?",),
+                          heard=match.normalized)
+            return reply, replace(state, choices=match.choices)
+        return self._decline(state, match)
+
+    # -- kinds of reply ---------------------------------------------------------------
+
+    def _answer(self, state: DialogueState, entry_id: str, confidence: float, heard: str,
+                chunk: int = 0, kind: str = "answer", intent: str | None = None) -> tuple[Reply, DialogueState]:
+        chunks = self._chunk_with_hint(entry_id, chunk)
+        new_state = replace(state, topic=entry_id, chunk=chunk, last_said=chunks)
+        return Reply(kind, intent or entry_id, confidence, chunks, heard=heard), new_state
+
+    def _chunk_with_hint(self, entry_id: str, chunk: int) -> tuple[str, ...]:
+        entry = self.pack.entry(entry_id)
+        text = entry.chunks[chunk]
+        more_here = chunk + 1 < len(entry.chunks)
+        if more_here and "next" not in text.lower():
+            text = f"{text} {_MORE_HINT}"
+        return (text,)
+
+    def _red_flag(self, state: DialogueState, match: Match) -> tuple[Reply, DialogueState]:
+        names = list(dict.fromkeys(hit.name for hit in match.red_flags))
+        said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        chunks: tuple[str, ...] = (f"You mentioned {said}. {self.pack.emergency}",)
+        new_state = replace(state, last_said=chunks)
+        if match.topic is not None:
+            topic_chunks = self._chunk_with_hint(match.topic, 0)
+            chunks += (f"About your question: {topic_chunks[0]}",)
+            new_state = replace(state, topic=match.topic, chunk=0, last_said=chunks)
+        reply = Reply("red_flag", match.intent, 1.0, chunks, heard=match.normalized, red_flags=match.red_flags)
+        return reply, new_state
+
+    def _decline(self, state: DialogueState, match: Match) -> tuple[Reply, DialogueState]:
+        scope = f"I can tell you {self.pack.scope}."
+        if match.intent and match.intent != "off_topic":
+            decline = next(d for d in self.pack.declines if d.id == match.intent)
+            text = f"{decline.answer} {scope}"
+        elif not match.normalized:
+            text = f"I did not catch a question. {scope}"
+        else:
+            text = f"Sorry, I can not answer that from the article I know. {scope}"
+        reply = Reply("decline", match.intent, match.confidence, (text,), heard=match.normalized)
+        return reply, replace(state, last_said=reply.chunks)
+
+    def _command(self, state: DialogueState, match: Match) -> tuple[Reply, DialogueState]:
+        intent, heard, confidence = match.intent, match.normalized, match.confidence
+
+        def say(*chunks: str, actions: tuple[Action, ...] = (), new_state: DialogueState = state,
+                name: str | None = intent) -> tuple[Reply, DialogueState]:
+            return Reply("command", name, confidence, chunks, actions, heard), new_state
+
+        if intent == "stop":
+            return say(actions=(Action("stop_speaking"),))
+        if intent == "goodbye":
+            return say("Goodbye. I hope your back feels better soon.",
+                       actions=(Action("stop_speaking"), Action("end_session")), name="stop")
+        if intent == "help":
+            return say(self.pack.greeting, new_state=replace(state, last_said=(self.pack.greeting,)))
+        if intent == "repeat":
+            return say(*state.last_said) if state.last_said else say("I have not said anything yet. "
+                                                                      + self.pack.greeting)
+        if intent in ("slower", "faster"):
+            return self._change_rate(state, intent, heard, confidence)
+        if state.topic is None:
+            return say(f"We have not started a topic yet. {self.pack.greeting}")
+        if intent == "start_over":
+            first = self.pack.group_of(state.topic)[0].id
+            return self._answer(state, first, confidence, heard, kind="command", intent="start_over")
+        position = self._walk(state.topic, state.chunk, +1 if intent == "next" else -1)
+        if position is None:
+            group_word = "end" if intent == "next" else "beginning"
+            return say(f"That is the {group_word} of {self.pack.entry(state.topic).title}. "
+                       "You can ask me about something else, or say start over.")
+        entry_id, chunk = position
+        return self._answer(state, entry_id, confidence, heard, chunk=chunk, kind="command", intent=intent)
+
+    def _walk(self, topic: str, chunk: int, direction: int) -> tuple[str, int] | None:
+        """The (entry, chunk) one step from here within the topic's group, or None at either end."""
+        positions = [(e.id, i) for e in self.pack.group_of(topic) for i in range(len(e.chunks))]
+        index = positions.index((topic, chunk)) + direction
+        return positions[index] if 0 <= index < len(positions) else None
+
+    def _change_rate(self, state: DialogueState, intent: str, heard: str,
+                     confidence: float) -> tuple[Reply, DialogueState]:
+        factor = 1 / RATE_STEP if intent == "slower" else RATE_STEP
+        rate = round(min(MAX_RATE, max(MIN_RATE, state.rate * factor)), 3)
+        actions = (Action("set_rate", rate),)
+        if rate == state.rate:
+            limit = "slowest" if intent == "slower" else "fastest"
+            return Reply("command", intent, confidence, (f"This is already my {limit} pace.",), actions,
+                         heard), state
+        new_state = replace(state, rate=rate)
+        if intent == "slower" and state.last_said:
+            # 'say that slower' means: again, slower.
+            return Reply("command", intent, confidence, state.last_said, actions, heard), new_state
+        word = "more slowly" if intent == "slower" else "faster"
+        return Reply("command", intent, confidence, (f"Okay, I will speak {word}.",), actions, heard), new_state
+
+    def _resolve_choice(self, choices: tuple[str, ...], utterance: str) -> str | None:
+        heard = normalize(utterance)
+        if heard in _FIRST:
+            return choices[0]
+        if heard in _SECOND:
+            return choices[1]
+        titles = [self.pack.entry(choice).title for choice in choices]
+        scores = [fuzz.token_set_ratio(heard, title) for title in titles]
+        best = max(range(len(choices)), key=scores.__getitem__)
+        return choices[best] if scores[best] >= 80 and scores[best] > min(scores) else None

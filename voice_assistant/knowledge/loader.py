@@ -1,0 +1,109 @@
+"""Read a knowledge pack from a YAML file, with errors that name file, line and key.
+
+Only ``yaml.safe_load``-equivalent loading is used: the node tree is composed
+with ``SafeLoader`` (to keep line numbers and catch duplicate keys) and then
+constructed by the same safe loader.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voice_assistant.errors import KnowledgeError
+from voice_assistant.knowledge.model import KnowledgePack, SchemaProblem
+
+log = logging.getLogger(__name__)
+
+#: The pack shipped with the project (``knowledge/back_spasm.yaml``), copied
+#: into the package as data so an installed assistant finds it too.
+DEFAULT_PACK = Path(__file__).resolve().parent.parent / "data" / "back_spasm.yaml"
+MAX_PACK_BYTES = 2_000_000
+
+
+def load_pack(path: str | Path | None = None) -> KnowledgePack:
+    """Load and validate a pack; raise :class:`KnowledgeError` with file, line and key."""
+    file = Path(path) if path is not None else DEFAULT_PACK
+    return from_yaml(_read_text(file), str(file))
+
+
+def from_yaml(text: str, name: str = "<text>") -> KnowledgePack:
+    """Parse YAML text into a :class:`KnowledgePack`."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise KnowledgeError(f"{name}{line}: not valid YAML: {problem}",
+                             "check indentation and quote text containing ': ' or '#'") from None
+    if root is None:
+        raise KnowledgeError(f"{name}: the file is empty", "a pack needs pack, disclaimer, greeting, "
+                             "emergency, red_flags and entries")
+    lines: dict[str, int] = {}
+    _index_lines(root, "", lines, name)
+    data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader is safe_load
+    try:
+        pack = KnowledgePack.from_dict(data)
+    except SchemaProblem as exc:
+        line = _line_for(exc.path, lines)
+        raise KnowledgeError(f"{name}{line}: {exc.path}: {exc.message}", exc.hint) from None
+    log.debug("loaded pack %s from %s: %d entries", pack.id, name, len(pack.entries))
+    return pack
+
+
+def _read_text(file: Path) -> str:
+    try:
+        size = file.stat().st_size
+        if file.is_dir():
+            raise KnowledgeError(f"{file}: is a folder, not a YAML file", "pass the path of a .yaml pack")
+        if size > MAX_PACK_BYTES:
+            raise KnowledgeError(f"{file}: {size:,} bytes is too large for a knowledge pack",
+                                 f"the limit is {MAX_PACK_BYTES:,} bytes")
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise KnowledgeError(f"{file}: no such file", "check the --knowledge path") from None
+    except PermissionError:
+        raise KnowledgeError(f"{file}: permission denied", "make the file readable") from None
+    except OSError as exc:
+        raise KnowledgeError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise KnowledgeError(f"{file}:{line}: not UTF-8 text (byte {exc.start})",
+                             "save the file as UTF-8") from None
+
+
+def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], name: str) -> None:
+    """Record the line of every key path, and reject duplicate keys (YAML would silently keep the last)."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = f"{path}.{key}" if path else key
+            if key in seen:
+                raise KnowledgeError(f"{name}:{key_node.start_mark.line + 1}: {child}: duplicate key '{key}'",
+                                     "each key may appear once in a mapping")
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _index_lines(value_node, child, lines, name)
+            lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, f"{path}[{i}]", lines, name)
+
+
+def _line_for(path: str, lines: dict[str, int]) -> str:
+    """The line of ``path`` or of its nearest recorded parent."""
+    candidate = path
+    while candidate:
+        if candidate in lines:
+            return f":{lines[candidate]}"
+        candidate = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", candidate)
+    return f":{lines['']}" if "" in lines else ""

@@ -1,0 +1,206 @@
+"""Typed dataclasses of a knowledge pack, built with ``from_dict``.
+
+Validation errors raise :class:`SchemaProblem` carrying the key path
+(``entries[3].answer``); the loader turns it into a
+:class:`~voice_assistant.errors.KnowledgeError` naming file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class SchemaProblem(Exception):
+    """A pack dict does not follow the schema at ``path``."""
+
+    def __init__(self, path: str, message: str, hint: str | None = None) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.message = message
+        self.hint = hint
+
+
+def _mapping(value: Any, path: str, required: set[str], optional: set[str]) -> dict:
+    if not isinstance(value, dict):
+        raise SchemaProblem(path or "top level", f"expected a mapping, got {type(value).__name__}")
+    missing = sorted(required - value.keys())
+    if missing:
+        raise SchemaProblem(path or "top level", f"missing key '{missing[0]}'",
+                            f"required keys: {', '.join(sorted(required))}")
+    unknown = sorted(set(map(str, value.keys())) - required - optional)
+    if unknown:
+        where = f"{path}.{unknown[0]}" if path else unknown[0]
+        raise SchemaProblem(where, f"unknown key '{unknown[0]}'",
+                            f"allowed keys: {', '.join(sorted(required | optional))}")
+    return value
+
+
+def _text(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SchemaProblem(path, "expected non-empty text")
+    return " ".join(value.split())
+
+
+def _text_list(value: Any, path: str, allow_empty: bool = False) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or (not value and not allow_empty):
+        raise SchemaProblem(path, "expected a non-empty list of text")
+    return tuple(_text(item, f"{path}[{i}]") for i, item in enumerate(value))
+
+
+def _ident(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+        raise SchemaProblem(path, f"invalid id {value!r}", "ids are lower_snake_case")
+    return value
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A symptom that needs emergency care, found by regular expressions."""
+
+    id: str
+    name: str
+    source: str
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "red_flag") -> "RedFlag":
+        data = _mapping(data, path, {"id", "name", "source", "patterns"}, set())
+        compiled = []
+        for i, pattern in enumerate(_text_list(data["patterns"], f"{path}.patterns")):
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as exc:
+                raise SchemaProblem(f"{path}.patterns[{i}]", f"bad regular expression: {exc}") from None
+        return cls(_ident(data["id"], f"{path}.id"), _text(data["name"], f"{path}.name"),
+                   _text(data["source"], f"{path}.source"), tuple(compiled))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One topic of the article: a spoken answer in chunks, and how people ask for it."""
+
+    id: str
+    title: str
+    group: str
+    source: str
+    chunks: tuple[str, ...]
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.chunks)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "entry") -> "Entry":
+        data = _mapping(data, path, {"id", "title", "group", "source", "answer", "examples"}, {"keywords"})
+        return cls(
+            id=_ident(data["id"], f"{path}.id"),
+            title=_text(data["title"], f"{path}.title"),
+            group=_ident(data["group"], f"{path}.group"),
+            source=_text(data["source"], f"{path}.source"),
+            chunks=_text_list(data["answer"], f"{path}.answer"),
+            examples=_text_list(data["examples"], f"{path}.examples"),
+            keywords=_text_list(data.get("keywords", []), f"{path}.keywords", allow_empty=True),
+        )
+
+
+@dataclass(frozen=True)
+class Decline:
+    """A question near the topic that the article does not answer, and the honest reply."""
+
+    id: str
+    answer: str
+    examples: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "decline") -> "Decline":
+        data = _mapping(data, path, {"id", "answer", "examples"}, {"keywords"})
+        return cls(_ident(data["id"], f"{path}.id"), _text(data["answer"], f"{path}.answer"),
+                   _text_list(data["examples"], f"{path}.examples"),
+                   _text_list(data.get("keywords", []), f"{path}.keywords", allow_empty=True))
+
+
+@dataclass(frozen=True)
+class KnowledgePack:
+    """Everything the assistant knows: entries, red flags, declines and fixed phrases."""
+
+    id: str
+    title: str
+    source: str
+    language: str
+    disclaimer: str
+    greeting: str
+    emergency: str
+    red_flags: tuple[RedFlag, ...]
+    entries: tuple[Entry, ...]
+    declines: tuple[Decline, ...] = ()
+    scope: str = ""
+    confusions: dict[str, str] = field(default_factory=dict)
+    _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({entry.id: entry for entry in self.entries})
+
+    def entry(self, entry_id: str) -> Entry:
+        return self._by_id[entry_id]
+
+    def has_entry(self, entry_id: str) -> bool:
+        return entry_id in self._by_id
+
+    def group_of(self, entry_id: str) -> tuple[Entry, ...]:
+        """Entries of the same group, in file order: the sequence 'next' walks."""
+        group = self._by_id[entry_id].group
+        return tuple(entry for entry in self.entries if entry.group == group)
+
+    def red_flag(self, flag_id: str) -> RedFlag:
+        return next(flag for flag in self.red_flags if flag.id == flag_id)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "KnowledgePack":
+        data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
+                                   "entries"}, {"declines", "confusions"})
+        meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
+        red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
+                          for i, item in enumerate(_list(data["red_flags"], "red_flags")))
+        entries = tuple(Entry.from_dict(item, f"entries[{i}]")
+                        for i, item in enumerate(_list(data["entries"], "entries")))
+        declines = tuple(Decline.from_dict(item, f"declines[{i}]")
+                         for i, item in enumerate(_list(data.get("declines", []), "declines", True)))
+        _unique_ids([(f"entries[{i}].id", e.id) for i, e in enumerate(entries)]
+                    + [(f"declines[{i}].id", d.id) for i, d in enumerate(declines)])
+        _unique_ids([(f"red_flags[{i}].id", f.id) for i, f in enumerate(red_flags)])
+        return cls(
+            id=_ident(meta["id"], "pack.id"), title=_text(meta["title"], "pack.title"),
+            source=_text(meta["source"], "pack.source"), language=_text(meta["language"], "pack.language"),
+            disclaimer=_text(data["disclaimer"], "disclaimer"), greeting=_text(data["greeting"], "greeting"),
+            emergency=_text(data["emergency"], "emergency"),
+            red_flags=red_flags, entries=entries, declines=declines, scope=_text(data["scope"], "scope"),
+            confusions=_confusions(data.get("confusions", {})),
+        )
+
+
+def _confusions(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise SchemaProblem("confusions", "expected a mapping of heard words to meant words")
+    return {_text(str(heard), f"confusions.{heard}").lower(): _text(meant, f"confusions.{heard}").lower()
+            for heard, meant in value.items()}
+
+
+def _list(value: Any, path: str, allow_empty: bool = False) -> list:
+    if not isinstance(value, list) or (not value and not allow_empty):
+        raise SchemaProblem(path, "expected a non-empty list")
+    return value
+
+
+def _unique_ids(paths_and_ids: list[tuple[str, str]]) -> None:
+    seen: set[str] = set()
+    for path, ident in paths_and_ids:
+        if ident in seen:
+            raise SchemaProblem(path, f"duplicate id '{ident}'", "every id must be unique in a pack")
+        seen.add(ident)

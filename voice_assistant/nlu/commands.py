@@ -1,0 +1,73 @@
+"""Spot navigation commands ('next', 'say that slower', 'stop') in a whole utterance.
+
+A command must be the whole utterance (politeness aside), so 'how do I stop
+this from happening' is a question, not 'stop'.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+#: The command intents of the CLI contract, plus 'goodbye' which ends a session.
+COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
+    "next": ("next", "next one", "next step", "next please", "go on", "carry on", "continue", "keep going",
+             "what is next", "and then", "then what", "tell me more", "more", "what else", "go ahead",
+             "next topic", "and", "yes go on", "what is the next step", "more please", "anything else",
+             "next cause", "next tip", "skip", "skip it", "skip this", "move on"),
+    "previous": ("previous", "back", "go back", "previous one", "previous step", "last one", "before that",
+                 "the one before", "go back one", "back one", "what was before that", "last step"),
+    "repeat": ("repeat", "repeat that", "say that again", "again", "what did you say", "pardon", "sorry",
+               "come again", "one more time", "say it again", "i did not catch that", "what", "huh",
+               "can you repeat that", "repeat please", "i missed that", "what was that"),
+    "start_over": ("start over", "from the beginning", "from the top", "restart", "start again",
+                   "begin again", "go to the beginning", "back to the start", "start from the beginning"),
+    "stop": ("stop", "stop talking", "shut up", "be quiet", "quiet", "enough", "that is enough", "cancel",
+             "pause", "hush", "stop it", "stop please", "silence", "okay stop", "that is all", "never mind"),
+    "slower": ("slower", "slow down", "say that slower", "speak slower", "talk slower", "too fast",
+               "more slowly", "slowly", "slower please", "say it slower", "you are talking too fast",
+               "can you slow down", "a bit slower", "speak more slowly"),
+    "faster": ("faster", "speed up", "speak faster", "talk faster", "too slow", "quicker", "more quickly",
+               "hurry up", "say it faster", "you are too slow", "a bit faster", "go faster"),
+    "help": ("help", "what can i ask", "what can you do", "what can i say", "what do you know",
+             "options", "what are my options", "how does this work", "what can you tell me",
+             "what can you help with", "what do you do", "commands", "instructions", "what can i ask you"),
+    "goodbye": ("goodbye", "bye", "good bye", "bye bye", "exit", "quit", "i am done", "that is all thanks",
+                "see you", "good night", "close", "turn off"),
+}
+
+_POLITE = re.compile(r"^(can you|could you|would you|will you|i said|now|and)\s+|\s+(now|for me|a bit|a little|"
+                     r"bit|little|again please|there|then)$")
+_CHOICES = [(phrase, intent) for intent, phrases in COMMAND_PHRASES.items() for phrase in phrases]
+_PHRASES = [phrase for phrase, _ in _CHOICES]
+MAX_COMMAND_WORDS = 7
+
+
+@dataclass(frozen=True)
+class CommandMatch:
+    """A recognized command and how sure we are of it."""
+
+    intent: str
+    confidence: float
+
+
+def match_command(normalized: str) -> CommandMatch | None:
+    """The command the whole utterance asks for, or ``None``."""
+    text = normalized
+    if not text or len(text.split()) > MAX_COMMAND_WORDS:
+        return None
+    for _ in range(3):
+        text = _POLITE.sub("", text).strip()
+    if not text:
+        return None
+    best = process.extractOne(text, _PHRASES, scorer=fuzz.ratio, score_cutoff=84)
+    if best is None:
+        return None
+    phrase, score, index = best
+    # Short words ('and', 'back', 'what') must be said exactly: fuzzy matches of
+    # them would turn real questions into navigation.
+    if len(phrase) <= 5 and text != phrase:
+        return None
+    return CommandMatch(_CHOICES[index][1], round(score / 100, 3))

@@ -1,0 +1,59 @@
+"""Find red-flag symptoms anywhere in an utterance, before anything else is matched.
+
+Policy for negation (when in doubt, warn): a red-flag phrase is ignored only
+when the person plainly says they do *not* have it ("no numbness in my legs",
+"my legs are not weak", "I can still feel my legs"). Hedged or double
+negations ("I don't think I can feel my leg", "I'm not sure I can hold my
+bladder") still warn, because a missed emergency costs far more than an extra
+warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from voice_assistant.knowledge import KnowledgePack
+
+# Plain statements that a symptom is absent. They cancel a red-flag match only
+# if they overlap it, so "no numbness but I can't feel my leg" still warns.
+_REASSURANCE = re.compile(
+    r"\b(no|not|never|without|not any|no more|none of)\s(\w+\s){0,2}?"
+    r"(numb|numbness|weak|weakness|tingling|problem|problems|trouble|issue|issues|loss|leaking|accidents?)\b"
+    r"|\b(can|could|am able to)\s(still\s)?(?!(not|barely|hardly|scarcely|no|never)\b)(\w+\s)?(feel|move|control|hold|walk|keep|stand)\b"
+    r"|\b(is|are|was|were|feel|feels)\s(not|never)\s(\w+\s)?(numb|weak|dead)\b"
+)
+_HEDGES = re.compile(r"\b(not sure|do not know|do not think|did not think|can not tell|not certain|unsure|"
+                     r"maybe|might|i think|i feel like|worried|afraid|scared)\b")
+
+
+@dataclass(frozen=True)
+class RedFlagHit:
+    """A red-flag symptom found in the text, with the words that matched."""
+
+    flag_id: str
+    name: str
+    span: tuple[int, int]
+    words: str
+
+
+def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ...]:
+    """All red flags mentioned in ``normalized`` text, in order of appearance."""
+    hedged = bool(_HEDGES.search(normalized))
+    reassured = [] if hedged else [m.span() for m in _REASSURANCE.finditer(normalized)]
+    hits: list[RedFlagHit] = []
+    for flag in pack.red_flags:
+        for pattern in flag.patterns:
+            for match in pattern.finditer(normalized):
+                if any(_overlaps(match.span(), span) for span in reassured):
+                    continue
+                hits.append(RedFlagHit(flag.id, flag.name, match.span(), match.group(0)))
+                break
+            else:
+                continue
+            break
+    return tuple(sorted(hits, key=lambda hit: hit.span))
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]

@@ -46,7 +46,11 @@ def from_yaml(text: str, name: str = "<text>") -> KnowledgePack:
                              "emergency, red_flags and entries")
     lines: dict[str, int] = {}
     _index_lines(root, "", lines, name)
-    data = yaml.load(text, Loader=yaml.SafeLoader)  # noqa: S506 - SafeLoader is safe_load
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:  # e.g. a !!python tag that safe_load refuses
+        raise KnowledgeError(f"{name}: not valid YAML: {str(exc).splitlines()[0]}",
+                             "packs may use plain YAML only (no tags)") from None
     try:
         pack = KnowledgePack.from_dict(data)
     except SchemaProblem as exc:
@@ -105,5 +109,8 @@ def _line_for(path: str, lines: dict[str, int]) -> str:
     while candidate:
         if candidate in lines:
             return f":{lines[candidate]}"
-        candidate = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", candidate)
+        parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", candidate)
+        if parent == candidate:
+            break
+        candidate = parent
     return f":{lines['']}" if "" in lines else ""

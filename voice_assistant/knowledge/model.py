@@ -117,13 +117,15 @@ class Decline:
     answer: str
     examples: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "decline") -> "Decline":
-        data = _mapping(data, path, {"id", "answer", "examples"}, {"keywords"})
+        data = _mapping(data, path, {"id", "answer", "examples"}, {"keywords", "phrases"})
         return cls(_ident(data["id"], f"{path}.id"), _text(data["answer"], f"{path}.answer"),
                    _text_list(data["examples"], f"{path}.examples"),
-                   _text_list(data.get("keywords", []), f"{path}.keywords", allow_empty=True))
+                   _text_list(data.get("keywords", []), f"{path}.keywords", allow_empty=True),
+                   _text_list(data.get("phrases", []), f"{path}.phrases", allow_empty=True))
 
 
 @dataclass(frozen=True)

@@ -23,14 +23,16 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
                "come again", "one more time", "say it again", "i did not catch that", "what", "huh",
                "can you repeat that", "repeat please", "i missed that", "what was that"),
     "start_over": ("start over", "from the beginning", "from the top", "restart", "start again",
-                   "begin again", "go to the beginning", "back to the start", "start from the beginning"),
+                   "begin again", "go to the beginning", "back to the start", "start from the beginning", "start again from the top",
+                   "start from the top", "go back to the beginning", "from the start"),
     "stop": ("stop", "stop talking", "shut up", "be quiet", "quiet", "enough", "that is enough", "cancel",
              "pause", "hush", "stop it", "stop please", "silence", "okay stop", "that is all", "never mind"),
     "slower": ("slower", "slow down", "say that slower", "speak slower", "talk slower", "too fast",
-               "more slowly", "slowly", "slower please", "say it slower", "you are talking too fast",
+               "more slowly", "slowly", "slower please", "say it slower", "you are talking too fast", "talk a bit slower", "too quick", "that is too fast",
                "can you slow down", "a bit slower", "speak more slowly"),
     "faster": ("faster", "speed up", "speak faster", "talk faster", "too slow", "quicker", "more quickly",
-               "hurry up", "say it faster", "you are too slow", "a bit faster", "go faster"),
+               "hurry up", "say it faster", "you are talking too slowly", "too slowly", "talking too slowly",
+               "that is too slow", "quicker please", "speak up the pace", "you are too slow", "a bit faster", "go faster"),
     "help": ("help", "what can i ask", "what can you do", "what can i say", "what do you know",
              "options", "what are my options", "how does this work", "what can you tell me",
              "what can you help with", "what do you do", "commands", "instructions", "what can i ask you"),
@@ -38,11 +40,30 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
                 "see you", "good night", "close", "turn off"),
 }
 
-_POLITE = re.compile(r"^(can you|could you|would you|will you|i said|now|and)\s+|\s+(now|for me|a bit|a little|"
+_POLITE = re.compile(r"^(can you|could you|would you|will you|i said|now|and|sorry|a bit|a little|bit|little|"
+                     r"you|no)\s+|\s+(now|for me|a bit|a little|"
                      r"bit|little|again please|there|then)$")
 _CHOICES = [(phrase, intent) for intent, phrases in COMMAND_PHRASES.items() for phrase in phrases]
 _PHRASES = [phrase for phrase, _ in _CHOICES]
 MAX_COMMAND_WORDS = 7
+
+# Second chance for short utterances that are not in the phrase list: a
+# telling word decides. Order matters ('too slowly' asks for faster speech).
+_RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((intent, re.compile(pattern)) for intent, pattern in (
+    ("help", r"\b(what|which) (kind|kinds|sort|sorts|type|types) of (questions|things)\b|"
+             r"\bwhat (can|should) (i|you) (ask|say)\b|\bwhat (can|do) you (do|know)\b"),
+    ("faster", r"\btoo slow(ly)?\b|\bfaster\b|\bspeed (it )?up\b|\bquicker\b|\bmore quickly\b|\bhurry\b"),
+    ("slower", r"\btoo (fast|quick|quickly)\b|\bslower\b|\bslow (it )?down\b|\bmore slowly\b|\bslowly\b"),
+    ("start_over", r"\bstart (over|again)\b|\bfrom the (top|beginning|start)\b|\brestart\b"),
+    ("repeat", r"\b(repeat|pardon)\b|\bone more time\b|\bsay (that|it) again\b|\bcome again\b"),
+    ("previous", r"\bgo back\b|\bprevious\b|\bback (a|one) step\b"),
+    ("next", r"\bnext\b|\bcontinue\b|\bgo on\b|\bkeep going\b|\btell me more\b"),
+    ("stop", r"\bstop\b|\benough\b|\bquiet\b|\bshut up\b|\bhush\b|\bsilence\b"),
+    ("goodbye", r"\b(goodbye|bye)\b"),
+))
+# A short question about the topic ('how do I stop this') is not a command.
+_QUESTION_START = re.compile(r"^(how|why|when|where|which|who|does|do|is|are|should|can i|could i|will|what is|"
+                             r"what are|what causes)\b")
 
 
 @dataclass(frozen=True)
@@ -71,3 +92,14 @@ def match_command(normalized: str) -> CommandMatch | None:
     if len(phrase) <= 5 and text != phrase:
         return None
     return CommandMatch(_CHOICES[index][1], round(score / 100, 3))
+
+
+def match_command_loosely(normalized: str) -> CommandMatch | None:
+    """A command told by one telling word in a short utterance; used only when no topic fits."""
+    text = normalized
+    if not text or len(text.split()) > MAX_COMMAND_WORDS:
+        return None
+    for intent, pattern in _RULES:
+        if pattern.search(text) and (intent == "help" or not _QUESTION_START.match(text)):
+            return CommandMatch(intent, 0.8)
+    return None

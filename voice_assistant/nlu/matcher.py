@@ -16,33 +16,39 @@ Red flags are found first, anywhere in the text (see :mod:`.redflags`).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from voice_assistant.knowledge import KnowledgePack
-from voice_assistant.nlu.commands import match_command
+from voice_assistant.nlu.commands import match_command, match_command_loosely
 from voice_assistant.nlu.normalize import normalize, stem
 from voice_assistant.nlu.redflags import RedFlagHit, find_red_flags
+from voice_assistant.nlu.spelling import Speller, english_words
 
 STOPWORDS = frozenset("""
 a an the i me my mine myself you your yours we our us it its itself he she him her they them their this that these
 those is am are was were be been being do does did doing have has had having will would shall should can could may
 might must of to in on at by for with from up down out off over under about into onto than then there here so and or
-but if because as until while what which who whom whose when where why how all any both each few more most other
+but if because as until while what which who whom whose when where how all any both each few more most other
 some such no nor not only own same too very just also now again ever get gets got getting go goes going went make
 makes made thing things something anything really bit lot much many way one tell know want need please okay
 """.split())
+
+
+#: Weight of a word met only in a candidate's example phrasings; curated keywords weigh 1.
+EXAMPLE_WORD_WEIGHT = 0.35
 
 
 @dataclass(frozen=True)
 class MatcherSettings:
     """Thresholds of the matcher, tuned on the dev set (see bench/bench_matcher.py)."""
 
-    answer_threshold: float = 0.40
-    clarify_threshold: float = 0.30
-    margin_scale: float = 0.12
-    phrasing_weight: float = 0.55
+    answer_threshold: float = 0.25
+    clarify_threshold: float = 0.20
+    margin_scale: float = 0.10
+    phrasing_weight: float = 0.30
     topic_after_red_flag_threshold: float = 0.6
 
 
@@ -67,37 +73,50 @@ class Match:
 class _Candidate:
     id: str
     is_decline: bool
-    examples: tuple[str, ...]
+    examples: tuple[frozenset[str], ...]
+    raw_examples: tuple[str, ...]
     weights: dict[str, float]
 
 
 class Matcher:
     """Matches utterances against one knowledge pack. Build once, call :meth:`match` per utterance."""
 
-    def __init__(self, pack: KnowledgePack, settings: MatcherSettings | None = None) -> None:
+    def __init__(self, pack: KnowledgePack, settings: MatcherSettings | None = None,
+                 known_words: frozenset[str] | None = None) -> None:
         self.pack = pack
         self.settings = settings or MatcherSettings()
         self._candidates = [_candidate(e.id, False, e.examples, e.keywords, e.title) for e in pack.entries]
         self._candidates += [_candidate(d.id, True, d.examples, d.keywords, "") for d in pack.declines]
-        self._examples = [ex for c in self._candidates for ex in c.examples]
-        self._example_owner = [i for i, c in enumerate(self._candidates) for _ in c.examples]
         document_frequency: dict[str, int] = {}
         for candidate in self._candidates:
             for token in candidate.weights:
                 document_frequency[token] = document_frequency.get(token, 0) + 1
         total = len(self._candidates)
         self._idf = {t: math.log(1 + total / df) for t, df in document_frequency.items()}
-        self._unknown_idf = math.log(1 + total)
-        self._vocabulary = list(self._idf)
+        # Words no candidate knows count like an average word: enough to pull a
+        # question about bread away from every topic, not so much that one odd
+        # word in a real question ("what *exactly* is a spasm") sinks it.
+        self._unknown_idf = sum(self._idf.values()) / max(1, len(self._idf))
+        self._decline_phrases = [(re.compile(rf"\b{re.escape(normalize(p))}\b"), d.id)
+                                 for d in pack.declines for p in d.phrases]
+        self._example_norms = [[math.sqrt(sum(self._idf[t] ** 2 for t in ex)) or 1.0 for ex in c.examples]
+                               for c in self._candidates]
+        words = {w for c in self._candidates for ex in c.raw_examples for w in ex.split()}
+        words |= {w for flag in pack.red_flags for p in flag.patterns for w in _pattern_words(p.pattern)}
+        self._speller = Speller(words, english_words() if known_words is None else known_words)
 
     def match(self, text: str) -> Match:
-        normalized = normalize(text, self.pack.confusions)
+        normalized = self._speller.correct(normalize(text, self.pack.confusions))
         if not normalized:
             return Match("decline", None, 0.0, normalized)
         flags = find_red_flags(self.pack, normalized)
         command = None if flags else match_command(normalized)
         if command is not None:
             return Match("command", command.intent, command.confidence, normalized)
+        if not flags:
+            out_of_scope = self._out_of_scope(normalized)
+            if out_of_scope is not None:
+                return Match("decline", out_of_scope, 0.9, normalized)
         # Score what is left once the red-flag words are removed, so the
         # symptom itself does not pull in an unrelated topic.
         rest = _without_spans(normalized, [hit.span for hit in flags]) if flags else normalized
@@ -112,6 +131,14 @@ class Matcher:
             confident = confidence >= self.settings.topic_after_red_flag_threshold
             topic = top.id if (confident and not top.is_decline) else None
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
+        if not flags and confidence < self.settings.answer_threshold:
+            # Not a confident question: maybe a command said in other words ('whoa, too fast').
+            loose = match_command_loosely(normalized)
+            if loose is not None:
+                return Match("command", loose.intent, loose.confidence, normalized)
+        if scores[best] >= self.settings.clarify_threshold and not self._anchored(top, rest):
+            # One incidental word ('best', 'funny') is not enough to answer on.
+            return Match("decline", "off_topic", confidence, normalized)
         if confidence >= self.settings.answer_threshold:
             kind = "decline" if top.is_decline else "answer"
             return Match(kind, top.id, confidence, normalized, topic=None if top.is_decline else top.id)
@@ -122,31 +149,41 @@ class Matcher:
         return Match("decline", "off_topic", confidence, normalized)
 
     def scores(self, normalized: str) -> list[float]:
-        """Score of every candidate (entries, then declines) in 0..1."""
-        phrasing = [0.0] * len(self._candidates)
-        for _, score, index in process.extract(normalized, self._examples, scorer=_phrase_similarity,
-                                               processor=None, limit=None, score_cutoff=30):
-            owner = self._example_owner[index]
-            phrasing[owner] = max(phrasing[owner], score / 100)
-        tokens = _content_tokens(normalized)
-        resolved = [(self._resolve(token), token) for token in tokens]
-        total = sum(self._idf.get(t, self._unknown_idf) if t else self._unknown_idf for t, _ in resolved) or 1.0
-        weight = self.settings.phrasing_weight
+        """Score of every candidate (entries, then declines) in 0..1.
+
+        Half is the best idf-weighted cosine between the question's content
+        words and one example phrasing; half is how much of the question's
+        weight the candidate's vocabulary covers.
+        """
+        tokens = list(dict.fromkeys(_content_tokens(normalized)))
+        if not tokens:
+            return [0.0] * len(self._candidates)
+        weights = {t: self._idf.get(t, self._unknown_idf) for t in tokens}
+        total = sum(weights.values())
+        query_norm = math.sqrt(sum(w * w for w in weights.values()))
+        known = [t for t in tokens if t in self._idf]
+        phrasing_weight = self.settings.phrasing_weight
         result = []
-        for i, candidate in enumerate(self._candidates):
-            covered = sum(self._idf[t] * candidate.weights.get(t, 0.0) for t, _ in resolved if t)
-            keyword_score = covered / total if tokens else 0.0
-            result.append(weight * phrasing[i] + (1 - weight) * keyword_score)
+        for candidate, norms in zip(self._candidates, self._example_norms):
+            covered = sum(weights[t] * candidate.weights.get(t, 0.0) for t in known)
+            phrasing = 0.0
+            for example, norm in zip(candidate.examples, norms):
+                shared = sum(weights[t] ** 2 for t in known if t in example)
+                if shared:
+                    phrasing = max(phrasing, shared / (query_norm * norm))
+            result.append(phrasing_weight * phrasing + (1 - phrasing_weight) * covered / total)
         return result
 
-    def _resolve(self, token: str) -> str | None:
-        """The pack vocabulary token this (stemmed) token stands for, allowing small slips."""
-        if token in self._idf:
-            return token
-        if len(token) < 5:
-            return None
-        best = process.extractOne(token, self._vocabulary, scorer=fuzz.ratio, score_cutoff=85)
-        return best[0] if best else None
+    def _anchored(self, candidate: _Candidate, normalized: str) -> bool:
+        """True when the question names one of the candidate's keywords or closely follows an example."""
+        tokens = set(_content_tokens(normalized))
+        if any(candidate.weights.get(token) == 1.0 for token in tokens):
+            return True
+        return any(len(tokens & example) >= 2 for example in candidate.examples)
+
+    def _out_of_scope(self, normalized: str) -> str | None:
+        """The decline whose tell-tale phrase ('how often', 'what dose') the question contains."""
+        return next((ident for pattern, ident in self._decline_phrases if pattern.search(normalized)), None)
 
     def title(self, entry_id: str) -> str:
         return self.pack.entry(entry_id).title
@@ -158,10 +195,6 @@ def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return " ".join(text.split())
 
 
-def _phrase_similarity(a: str, b: str, **kwargs: object) -> float:
-    return max(fuzz.token_sort_ratio(a, b), 0.92 * fuzz.token_set_ratio(a, b), fuzz.ratio(a, b))
-
-
 def _content_tokens(normalized: str) -> list[str]:
     return [stem(word) for word in normalized.split() if word not in STOPWORDS]
 
@@ -171,12 +204,17 @@ def _candidate(ident: str, is_decline: bool, examples: tuple[str, ...], keywords
     weights: dict[str, float] = {}
     for example in (*examples, title):
         for token in _content_tokens(normalize(example)):
-            weights[token] = max(weights.get(token, 0.0), 0.6)
+            weights[token] = max(weights.get(token, 0.0), EXAMPLE_WORD_WEIGHT)
     for keyword in keywords:
         for token in _content_tokens(normalize(keyword)):
             weights[token] = 1.0
-    normalized_examples = tuple(normalize(example) for example in examples)
-    return _Candidate(ident, is_decline, normalized_examples, weights)
+    raw = tuple(normalize(example) for example in examples)
+    return _Candidate(ident, is_decline, tuple(frozenset(_content_tokens(ex)) for ex in raw), raw, weights)
+
+
+def _pattern_words(pattern: str) -> list[str]:
+    """Plain words inside a red-flag regular expression, for the speller's vocabulary."""
+    return [word for word in re.findall(r"[a-z]+", re.sub(r"\\[a-zA-Z]", " ", pattern)) if len(word) >= 4]
 
 
 __all__ = ["Match", "Matcher", "MatcherSettings"]

@@ -44,6 +44,8 @@ COMMON_CONFUSIONS: dict[str, str] = {
     "see a dock": "see a doctor", "fill my": "feel my", "cant fill": "can not feel",
     "wait myself": "wet myself", "whet myself": "wet myself", "pain killers": "painkillers",
     "pain killer": "painkiller", "mussels": "muscles", "mussel": "muscle", "gee pee": "gp",
+    "g p": "gp", "sea my": "see my", "loosing": "losing", "looseing": "losing", "the er": "the emergency room",
+    "a and e": "the emergency room", "leads two": "leads to",
 }
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -52,16 +54,15 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 def normalize(text: str, confusions: Mapping[str, str] | None = None) -> str:
     """Return ``text`` as normalized words separated by single spaces."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower()
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = text.replace("&", " and ").replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
     text = "".join(ch if ch.isprintable() else " " for ch in text)
     words = [_expand(token) for token in _TOKEN.findall(text)]
     text = " ".join(word for word in words if word)
-    text = _FILLER_PHRASES.sub(" ", text)
-    text = _drop_fillers(text.split())
     for heard, meant in {**COMMON_CONFUSIONS, **(confusions or {})}.items():
         if heard in text:
             text = re.sub(rf"\b{re.escape(heard)}\b", meant, text)
-    return text
+    text = _FILLER_PHRASES.sub(" ", text)
+    return _drop_fillers(text.split())
 
 
 def _expand(token: str) -> str:

@@ -1,0 +1,116 @@
+"""Bad knowledge packs raise one typed error naming file, line and key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from voice_assistant.errors import AssistantError, KnowledgeError
+from voice_assistant.knowledge import DEFAULT_PACK, load_pack
+from voice_assistant.knowledge.loader import MAX_PACK_BYTES, from_yaml
+
+GOOD = DEFAULT_PACK.read_text(encoding="utf-8")
+
+
+def _write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "pack.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def _error(tmp_path: Path, text: str | bytes) -> str:
+    with pytest.raises(KnowledgeError) as info:
+        load_pack(_write(tmp_path, text))
+    assert isinstance(info.value, AssistantError)
+    return str(info.value)
+
+
+def test_second_pack_loads_without_code_change(tmp_path):
+    data = yaml.safe_load(GOOD)
+    data["pack"]["id"] = "other_article"
+    data["entries"] = data["entries"][:2]
+    pack = load_pack(_write(tmp_path, yaml.safe_dump(data)))
+    assert pack.id == "other_article" and len(pack.entries) == 2
+
+
+def test_empty_file(tmp_path):
+    assert "empty" in _error(tmp_path, "")
+
+
+def test_not_yaml_names_file_and_line(tmp_path):
+    message = _error(tmp_path, "pack:\n  id: x\n  title: [unclosed\n")
+    assert "pack.yaml:" in message and "not valid YAML" in message
+
+
+def test_wrong_shape(tmp_path):
+    assert "expected a mapping" in _error(tmp_path, "- just\n- a list\n")
+
+
+def test_missing_key_names_key_and_line(tmp_path):
+    text = GOOD.replace("    title: what a back muscle spasm is\n", "", 1)
+    message = _error(tmp_path, text)
+    assert "entries[0]" in message and "missing key 'title'" in message
+    line = int(message.split("pack.yaml:")[1].split(":")[0])
+    assert GOOD.splitlines()[line - 1].strip().startswith("- id: about_spasm")
+
+
+def test_unknown_key_names_its_line(tmp_path):
+    text = GOOD.replace("    group: about\n", "    group: about\n    colour: blue\n", 1)
+    message = _error(tmp_path, text)
+    assert "unknown key 'colour'" in message
+    line = int(message.split("pack.yaml:")[1].split(":")[0])
+    assert text.splitlines()[line - 1].strip() == "colour: blue"
+
+
+def test_duplicate_ids(tmp_path):
+    text = GOOD.replace("- id: about_women", "- id: about_spasm", 1)
+    assert "duplicate id 'about_spasm'" in _error(tmp_path, text)
+
+
+def test_duplicate_keys(tmp_path):
+    text = GOOD.replace("    group: about\n", "    group: about\n    group: causes\n", 1)
+    assert "duplicate key 'group'" in _error(tmp_path, text)
+
+
+def test_empty_answer(tmp_path):
+    data = yaml.safe_load(GOOD)
+    data["entries"][0]["answer"] = "   "
+    assert "entries[0].answer" in _error(tmp_path, yaml.safe_dump(data))
+
+
+def test_bad_regular_expression(tmp_path):
+    data = yaml.safe_load(GOOD)
+    data["red_flags"][0]["patterns"] = ["(unclosed"]
+    assert "bad regular expression" in _error(tmp_path, yaml.safe_dump(data))
+
+
+def test_non_utf8_names_line(tmp_path):
+    message = _error(tmp_path, b"pack:\n  id: caf\xe9\n")
+    assert "not UTF-8" in message and "pack.yaml:2" in message
+
+
+def test_huge_file(tmp_path):
+    assert "too large" in _error(tmp_path, "#" * (MAX_PACK_BYTES + 1))
+
+
+def test_missing_path_and_folder(tmp_path):
+    with pytest.raises(KnowledgeError, match="no such file"):
+        load_pack(tmp_path / "absent.yaml")
+    with pytest.raises(KnowledgeError, match="folder"):
+        load_pack(tmp_path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without read permission")
+def test_no_read_permission(tmp_path):
+    path = _write(tmp_path, GOOD)
+    path.chmod(0)
+    with pytest.raises(KnowledgeError, match="permission denied"):
+        load_pack(path)
+
+
+def test_python_tags_are_refused():
+    with pytest.raises(KnowledgeError, match="not valid YAML"):
+        from_yaml("!!python/object/apply:os.system ['true']\n")

@@ -1,0 +1,70 @@
+"""Schema and content checks over every shipped knowledge pack."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from voice_assistant.knowledge import DEFAULT_PACK, load_pack
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted((ROOT / "knowledge").glob("*.yaml"))
+ARTICLE = ROOT / "knowledge" / "sources" / "back-muscle-spasm-article.txt"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_pack_loads_and_follows_schema(path):
+    pack = load_pack(path)
+    assert pack.entries and pack.red_flags
+    for entry in pack.entries:
+        assert entry.source and entry.examples and entry.chunks
+        for chunk in entry.chunks:
+            # Short chunks are easier to follow by ear.
+            assert len(chunk.split()) <= 60, (entry.id, chunk)
+
+
+def test_default_pack_is_the_shipped_file():
+    assert DEFAULT_PACK.resolve() == (ROOT / "knowledge" / "back_spasm.yaml").resolve()
+
+
+def test_pack_covers_every_article_section(pack):
+    ids = {entry.id for entry in pack.entries}
+    required = {"about_spasm", "about_women", "causes_overview", "cause_exertion", "cause_injury", "cause_posture",
+                "cause_weak_back_muscles", "cause_weak_abdominal_muscles", "cause_spine_problems",
+                "cause_emergency_conditions", "cause_nerve_disorders", "relief_overview", "relief_compresses",
+                "relief_exercise", "relief_painkillers", "relief_shoes", "relief_massage", "relief_habits",
+                "symptoms", "red_flags", "when_to_see_doctor", "outlook", "disclaimer"}
+    assert required <= ids
+    relief = [entry.id for entry in pack.group_of("relief_overview")]
+    assert relief == ["relief_overview", "relief_compresses", "relief_exercise", "relief_painkillers",
+                      "relief_shoes", "relief_massage", "relief_habits"], "relief steps keep the article's order"
+    assert {flag.id for flag in pack.red_flags} == {"one_sided_numbness", "loss_of_balance",
+                                                    "bladder_or_bowel_control", "loss_of_feeling_in_limb",
+                                                    "limb_weakness"}
+
+
+def test_no_sentence_is_copied_from_the_article(pack):
+    article = " ".join(_words(ARTICLE.read_text(encoding="utf-8")))
+    spoken = [chunk for entry in pack.entries for chunk in entry.chunks]
+    spoken += [pack.disclaimer, pack.greeting, pack.emergency, *(d.answer for d in pack.declines)]
+    for text in spoken:
+        words = _words(text)
+        for start in range(len(words) - 7):
+            run = " ".join(words[start:start + 8])
+            assert run not in article, f"eight words copied from the article: {run!r}"
+
+
+def test_answers_add_no_doses_durations_or_drug_names(pack):
+    # The article gives no doses or durations ("long hours" and "several weeks" are its own vague words).
+    forbidden = re.compile(r"\d|\b(mg|milligrams?|minutes?|days?|ibuprofen|paracetamol|aspirin|naproxen|"
+                           r"tylenol|advil|yoga|stretch\w*|surgery)\b|\b(one|two|three|four|five|six|a few|"
+                           r"an|a)\s(hours?|weeks?|months?)\b", re.IGNORECASE)
+    for entry in pack.entries:
+        for chunk in entry.chunks:
+            assert not forbidden.search(chunk), (entry.id, chunk)

@@ -1,0 +1,110 @@
+"""The matcher on the labelled dev set, on unseen questions, and on the hard cases the product names."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import load_cases
+from voice_assistant.dialogue import DialogueState
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from bench_matcher import evaluate, is_correct  # noqa: E402
+
+DEV = load_cases("dev_set.yaml")
+HOLDOUT = load_cases("holdout_set.yaml")
+
+
+@pytest.fixture(scope="module")
+def dev_result(dialogue):
+    return evaluate(DEV, dialogue, repeats=1)
+
+
+def test_dev_set_is_large_and_varied():
+    assert len(DEV) >= 200
+    assert {case["category"] for case in DEV} >= {"question", "colloquial", "asr_errors", "red_flag",
+                                                    "near_topic", "off_topic", "command"}
+
+
+def test_dev_set_overall_accuracy(dev_result):
+    assert dev_result["overall"]["accuracy"] >= 0.97, dev_result["errors"]
+
+
+@pytest.mark.parametrize("category,minimum", [("question", 0.95), ("colloquial", 0.9), ("asr_errors", 0.9),
+                                              ("red_flag", 1.0), ("near_topic", 0.95), ("off_topic", 0.85),
+                                              ("command", 0.95)])
+def test_dev_set_accuracy_per_category(dev_result, category, minimum):
+    assert dev_result["categories"][category]["accuracy"] >= minimum, dev_result["errors"]
+
+
+def test_red_flag_recall_and_false_alarms(dev_result):
+    assert dev_result["red_flag_recall"] == 1.0
+    assert dev_result["red_flag_false_alarm_rate"] <= 0.02
+
+
+def test_unseen_questions_generalize(dialogue):
+    """Questions written separately from the pack and never tuned on."""
+    result = evaluate(HOLDOUT, dialogue, repeats=1)
+    assert result["overall"]["accuracy"] >= 0.9, result["errors"]
+    assert result["red_flag_recall"] == 1.0
+
+
+@pytest.mark.parametrize("text", [
+    "my back is spasming and I also can't really feel my left leg",
+    "I wet myself and my back hurts",
+    "I don't think I can feel my leg",
+    "what causes back spasms? also my left side has gone numb",
+    "I'm not sure I can hold my bladder any more",
+    "my legs keep giving way when I stand",
+    "I keep loosing my balance",
+])
+def test_red_flag_comes_first_whatever_else_was_asked(dialogue, pack, text):
+    reply, _ = dialogue.step(DialogueState(), text)
+    assert reply.kind == "red_flag"
+    assert reply.chunks[0].endswith(pack.emergency)
+
+
+@pytest.mark.parametrize("text", ["I have no numbness in my legs, what causes this?",
+                                  "my legs are not weak, it is just my back",
+                                  "I can still feel my legs, how do I ease the pain"])
+def test_plain_reassurance_is_not_an_alarm(matcher, text):
+    assert matcher.match(text).kind != "red_flag"
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("how long should I ice it", "durations_and_frequency"),
+    ("what dose of ibuprofen should I take", "doses_and_drug_names"),
+    ("is yoga good for sciatica", "treatments_not_in_article"),
+])
+def test_near_topic_questions_get_an_honest_decline(dialogue, pack, text, intent):
+    reply, _ = dialogue.step(DialogueState(), text)
+    assert (reply.kind, reply.intent) == ("decline", intent)
+    assert pack.scope in reply.text
+
+
+@pytest.mark.parametrize("text", ["what's the weather tomorrow", "tell me a joke", "", "   ", "🙂🙂",
+                                  "\x00\x01binary\xff", "Как дела?", "x" * 100_000])
+def test_nonsense_and_off_topic_are_declined(dialogue, text):
+    reply, _ = dialogue.step(DialogueState(), text)
+    assert reply.kind == "decline"
+    assert reply.text
+
+
+def test_every_entry_is_reachable_by_its_own_examples(matcher, pack):
+    for entry in pack.entries:
+        hits = [example for example in entry.examples if matcher.match(example).intent == entry.id]
+        assert len(hits) >= len(entry.examples) * 0.8, (entry.id, set(entry.examples) - set(hits))
+
+
+def test_ambiguous_question_asks_which(dialogue):
+    reply, state = dialogue.step(DialogueState(), "I did a massive workout yesterday, could that be it")
+    assert reply.kind == "clarify" and len(state.choices) == 2
+    follow, _ = dialogue.step(state, "the first one")
+    assert follow.kind == "answer" and follow.intent == state.choices[0]
+
+
+def test_is_correct_scores_declines_by_kind():
+    assert is_correct({"kind": "decline", "intent": "off_topic"}, "decline", "durations_and_frequency")
+    assert not is_correct({"kind": "answer", "intent": "outlook"}, "answer", "symptoms")

@@ -1,0 +1,51 @@
+"""The recognizer interface: a loaded engine opens streaming sessions, one per utterance."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from voice_assistant.audio.base import SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What was heard: best text, a 0-1 confidence, and other hypotheses when the engine gives them."""
+
+    text: str
+    confidence: float = 0.0
+    alternatives: tuple[str, ...] = ()
+
+
+class RecognizerSession(abc.ABC):
+    """One utterance being decoded: feed chunks, read partial text, then finish."""
+
+    @abc.abstractmethod
+    def accept(self, pcm: bytes) -> str:
+        """Decode a chunk of 16-bit mono PCM; return the partial text so far."""
+
+    @abc.abstractmethod
+    def finish(self) -> Transcript:
+        """End the utterance and return the final transcript."""
+
+
+class Recognizer(abc.ABC):
+    """A loaded speech engine. Create sessions from one thread at a time."""
+
+    name: str = "recognizer"
+    sample_rate: int = SAMPLE_RATE
+
+    @abc.abstractmethod
+    def session(self) -> RecognizerSession:
+        """Start decoding a new utterance."""
+
+    def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
+        """Decode a whole recording as one utterance."""
+        session = self.session()
+        for chunk in chunks:
+            session.accept(chunk)
+        return session.finish()
+
+    def close(self) -> None:
+        """Free the engine. Safe to call twice."""

@@ -1,0 +1,43 @@
+"""The synthesizer interface and voice settings."""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass
+
+from voice_assistant.errors import UsageError
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the assistant sounds. ``rate`` multiplies ``words_per_minute``; ``volume`` is 0-1."""
+
+    voice: str = "en-us"
+    words_per_minute: int = 160
+    rate: float = 1.0
+    volume: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.25 <= self.rate <= 4.0:
+            raise UsageError(f"speaking rate {self.rate} is out of range", "use 0.25 to 4 (1 is normal)")
+        if not 0.0 <= self.volume <= 1.0:
+            raise UsageError(f"volume {self.volume} is out of range", "use 0 to 1")
+        if not 60 <= self.words_per_minute <= 400:
+            raise UsageError(f"{self.words_per_minute} words per minute is out of range", "use 60 to 400")
+
+
+class Synthesizer(abc.ABC):
+    """Turns text into 16-bit mono PCM."""
+
+    @abc.abstractmethod
+    def synthesize(self, text: str, settings: VoiceSettings) -> tuple[bytes, int]:
+        """Return ``(pcm, sample_rate)`` for ``text``."""
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of ``text``, so the first one can play while the rest is prepared."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]

@@ -68,3 +68,10 @@ def test_answers_add_no_doses_durations_or_drug_names(pack):
     for entry in pack.entries:
         for chunk in entry.chunks:
             assert not forbidden.search(chunk), (entry.id, chunk)
+
+
+def test_red_flag_examples_trigger_their_own_flag(matcher, pack):
+    for flag in pack.red_flags:
+        for example in flag.examples:
+            match = matcher.match(example)
+            assert (match.kind, match.intent) == ("red_flag", flag.id), example

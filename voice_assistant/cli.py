@@ -15,9 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 from voice_assistant import __version__
 from voice_assistant.dialogue import Dialogue, DialogueState, Reply
-from voice_assistant.errors import AssistantError, UsageError
+from voice_assistant.app import build_core, build_recognizer
+from voice_assistant.audio.wav import WavFileSource
+from voice_assistant.errors import AssistantError, AudioFormatError, UsageError
 from voice_assistant.knowledge import load_pack
-from voice_assistant.nlu.matcher import Matcher
+from voice_assistant.nlu.spoken import interpret
+from voice_assistant.stt.selection import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ask = commands.add_parser("ask", parents=[common], help="answer one question (or one per stdin line)")
+    speech = argparse.ArgumentParser(add_help=False)
+    speech.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
+    speech.add_argument("--model", metavar="PATH", help="Vosk model folder")
+
+    ask = commands.add_parser("ask", parents=[common, speech], help="answer one question (or one per stdin line)")
     ask.add_argument("text", nargs="*", help="the question; without it, read one question per line from stdin")
+    ask.add_argument("--wav", nargs="+", metavar="FILE", help="transcribe these recordings and answer each")
     ask.set_defaults(run=run_ask)
+
+    transcribe = commands.add_parser("transcribe", parents=[common, speech], help="print what was said in WAV files")
+    transcribe.add_argument("files", nargs="+", metavar="FILE")
+    transcribe.set_defaults(run=run_transcribe)
 
     chat = commands.add_parser("chat", parents=[common], help="typed conversation that keeps its place")
     chat.set_defaults(run=run_chat)
@@ -61,10 +74,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def make_dialogue(args: argparse.Namespace) -> Dialogue:
-    return Dialogue(Matcher(load_pack(args.knowledge)))
+    return build_core(args.knowledge).dialogue
 
 
 def run_ask(args: argparse.Namespace) -> int:
+    if args.wav:
+        return _ask_wav(args)
     dialogue = make_dialogue(args)
     if args.text:
         questions: Iterable[str] = [" ".join(args.text)]
@@ -76,6 +91,51 @@ def run_ask(args: argparse.Namespace) -> int:
         reply, _ = dialogue.step(DialogueState(), question)
         _print_reply(question, reply, args.json)
     return 0
+
+
+def _notice(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _ask_wav(args: argparse.Namespace) -> int:
+    core = build_core(args.knowledge)
+    recognizer = build_recognizer(args.engine, core.pack, args.model, notify=_notice)
+    failures = 0
+    for path in args.wav:
+        try:
+            transcript = recognizer.transcribe(WavFileSource(path).chunks())
+        except AudioFormatError as exc:
+            print(f"voice-assistant: error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        chosen = interpret(core.matcher, transcript)
+        reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
+        if args.json:
+            print(json.dumps({**reply.to_json(chosen.text), "file": path, "transcript": transcript.text,
+                              "alternatives": list(transcript.alternatives)}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{path}: heard {chosen.text!r}")
+            _print_reply(chosen.text, reply, False)
+    return AudioFormatError.exit_code if failures else 0
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    pack = load_pack(args.knowledge)
+    recognizer = build_recognizer(args.engine, pack, args.model, notify=_notice)
+    failures = 0
+    for path in args.files:
+        try:
+            transcript = recognizer.transcribe(WavFileSource(path).chunks())
+        except AudioFormatError as exc:
+            print(f"voice-assistant: error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.json:
+            print(json.dumps({"file": path, "transcript": transcript.text, "confidence": transcript.confidence,
+                              "alternatives": list(transcript.alternatives)}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{path}\t{transcript.text}", flush=True)
+    return AudioFormatError.exit_code if failures else 0
 
 
 def run_chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:

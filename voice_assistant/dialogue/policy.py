@@ -37,12 +37,15 @@ class Dialogue:
         return Reply("command", "help", 1.0, (self.pack.disclaimer, self.pack.greeting))
 
     def step(self, state: DialogueState, utterance: str) -> tuple[Reply, DialogueState]:
-        """Answer one utterance. Returns the reply and the new state."""
-        if state.choices:
+        """Answer one typed utterance. Returns the reply and the new state."""
+        return self.respond(state, utterance, self.matcher.match(utterance))
+
+    def respond(self, state: DialogueState, utterance: str, match: Match) -> tuple[Reply, DialogueState]:
+        """Answer an utterance already matched (speech picks its match among hypotheses)."""
+        if state.choices and match.kind not in ("red_flag", "command"):
             chosen = self._resolve_choice(state.choices, utterance)
             if chosen is not None:
                 return self._answer(replace(state, choices=()), chosen, 1.0, normalize(utterance))
-        match = self.matcher.match(utterance)
         log.debug("matched %r -> %s %s (%.2f)", match.normalized, match.kind, match.intent, match.confidence)
         state = replace(state, choices=())
         if match.kind == "red_flag":

@@ -65,10 +65,11 @@ class RedFlag:
     name: str
     source: str
     patterns: tuple[re.Pattern[str], ...]
+    examples: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "red_flag") -> "RedFlag":
-        data = _mapping(data, path, {"id", "name", "source", "patterns"}, set())
+        data = _mapping(data, path, {"id", "name", "source", "patterns", "examples"}, set())
         compiled = []
         for i, pattern in enumerate(_text_list(data["patterns"], f"{path}.patterns")):
             try:
@@ -76,7 +77,8 @@ class RedFlag:
             except re.error as exc:
                 raise SchemaProblem(f"{path}.patterns[{i}]", f"bad regular expression: {exc}") from None
         return cls(_ident(data["id"], f"{path}.id"), _text(data["name"], f"{path}.name"),
-                   _text(data["source"], f"{path}.source"), tuple(compiled))
+                   _text(data["source"], f"{path}.source"), tuple(compiled),
+                   _text_list(data["examples"], f"{path}.examples"))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,69 @@
+"""The one place that wires the pipeline: pack -> matcher -> dialogue; recognizer; speaker; devices.
+
+Every choice is made from explicit arguments (no global configuration), so
+the CLI, the tests and the benchmarks build the same objects the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from voice_assistant.dialogue import Dialogue
+from voice_assistant.errors import ModelError
+from voice_assistant.knowledge import KnowledgePack, load_pack
+from voice_assistant.nlu.matcher import Matcher
+from voice_assistant.stt.base import Recognizer
+from voice_assistant.stt.selection import DEFAULT_VOSK_MODEL, choose_engine, find_vosk_model, vosk_model_candidates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Core:
+    """The text side of the assistant: pack, matcher and dialogue policy."""
+
+    pack: KnowledgePack
+    matcher: Matcher
+    dialogue: Dialogue
+
+
+def build_core(knowledge: str | None = None) -> Core:
+    pack = load_pack(knowledge)
+    matcher = Matcher(pack)
+    return Core(pack, matcher, Dialogue(matcher))
+
+
+def vosk_phrases(pack: KnowledgePack) -> list[str]:
+    """Phrases for Vosk's grammar mode: what people say to this pack."""
+    from voice_assistant.nlu.commands import COMMAND_PHRASES
+
+    phrases = [example.lower() for entry in (*pack.entries, *pack.declines) for example in entry.examples]
+    phrases += [example.lower() for flag in pack.red_flags for example in flag.examples]
+    phrases += [phrase for group in COMMAND_PHRASES.values() for phrase in group]
+    return phrases
+
+
+def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
+                     env: Mapping[str, str] | None = None, notify=print) -> Recognizer:
+    """Load the recognizer ``engine`` (auto, vosk or pocketsphinx) for ``pack``."""
+    env = os.environ if env is None else env
+    vosk_model = find_vosk_model(model, env)
+    choice = choose_engine(engine, vosk_model)
+    if choice.notice:
+        notify(choice.notice)
+    if choice.engine == "vosk":
+        from voice_assistant.stt.vosk_engine import VoskRecognizer
+
+        if vosk_model is None:
+            where = ", ".join(str(p) for p in vosk_model_candidates(model, env))
+            raise ModelError(f"no Vosk model found (looked in {where})",
+                             f"run 'voice-assistant download-model' to fetch {DEFAULT_VOSK_MODEL}, "
+                             "or pass --model PATH")
+        return VoskRecognizer(Path(vosk_model), vosk_phrases(pack))
+    from voice_assistant.stt.pocketsphinx_engine import PocketSphinxRecognizer
+
+    return PocketSphinxRecognizer(pack)

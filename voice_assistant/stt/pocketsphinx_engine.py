@@ -1,0 +1,143 @@
+"""PocketSphinx recognizer: the zero-download engine, biased towards the knowledge pack.
+
+At start-up a domain language model is built from the pack (see
+:mod:`voice_assistant.stt.domain_lm`) and cached by the hash of its inputs, so
+only the first start after a pack change pays the build (seconds); later starts
+load it in a fraction of a second. The decoder keeps the bundled US-English
+acoustic model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import platformdirs
+
+from voice_assistant.errors import ModelError
+from voice_assistant.knowledge import KnowledgePack
+from voice_assistant.stt import domain_lm
+from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
+
+log = logging.getLogger(__name__)
+
+#: Bump when the builder changes, so caches are rebuilt.
+LM_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LanguageModelSettings:
+    """The domain-LM recipe and decoder weights chosen by bench/asr_lm_study.md."""
+
+    background_words: int = 5000
+    background_bigram_words: int = 1000
+    background_weight: float = 0.2
+    language_weight: float = 6.5
+    word_insertion_penalty: float = 0.65
+    alternatives: int = 5
+
+
+def cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("voice-assistant")) / "lm"
+
+
+def ensure_domain_model(pack: KnowledgePack, settings: LanguageModelSettings,
+                        directory: Path | None = None) -> tuple[Path, Path]:
+    """Paths of the pack's ARPA model and dictionary, building and caching them if needed."""
+    sentences = domain_lm.domain_sentences(pack)
+    recipe = json.dumps([LM_VERSION, settings.background_words, settings.background_bigram_words,
+                         settings.background_weight, sentences], sort_keys=True)
+    key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
+    directory = directory or cache_dir()
+    arpa, dictionary = directory / f"{pack.id}-{key}.arpa", directory / f"{pack.id}-{key}.dict"
+    if arpa.is_file() and dictionary.is_file():
+        return arpa, dictionary
+    log.info("building the speech model for pack %s (first start only)", pack.id)
+    background = domain_lm.load_background(settings.background_words, settings.background_bigram_words)
+    text = domain_lm.build_arpa(sentences, background=background, bg_weight=settings.background_weight)
+    dict_text, missing, guessed = domain_lm.make_dict_g2p(domain_lm.vocab_of_arpa(text))
+    if missing:
+        log.info("%d word(s) not in the pronunciation dictionary; guessed with espeak-ng: %s",
+                 len(missing), ", ".join(missing))
+    unguessed = sorted(set(missing) - set(guessed))
+    if unguessed:
+        log.warning("no pronunciation for: %s (they cannot be recognized)", ", ".join(unguessed))
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_atomically(dictionary, dict_text)
+    _write_atomically(arpa, text)
+    return arpa, dictionary
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+class PocketSphinxRecognizer(Recognizer):
+    """PocketSphinx with the pack's domain language model."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, pack: KnowledgePack, settings: LanguageModelSettings | None = None,
+                 directory: Path | None = None) -> None:
+        self.settings = settings or LanguageModelSettings()
+        try:
+            import pocketsphinx
+        except ImportError as exc:
+            raise ModelError(f"pocketsphinx is not installed ({exc})", "pip install pocketsphinx") from None
+        arpa, dictionary = ensure_domain_model(pack, self.settings, directory)
+        acoustic = Path(pocketsphinx.get_model_path()) / "en-us" / "en-us"
+        try:
+            self.decoder = pocketsphinx.Decoder(
+                hmm=str(acoustic), lm=str(arpa), dict=str(dictionary), lw=self.settings.language_weight,
+                wip=self.settings.word_insertion_penalty, samprate=self.sample_rate, loglevel="FATAL")
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"PocketSphinx could not load its model: {exc}",
+                             f"delete the cache folder {arpa.parent} and try again") from None
+
+    def session(self) -> RecognizerSession:
+        return PocketSphinxSession(self.decoder, self.settings.alternatives)
+
+
+class PocketSphinxSession(RecognizerSession):
+    """One utterance through the decoder."""
+
+    def __init__(self, decoder, alternatives: int) -> None:
+        self.decoder = decoder
+        self.alternatives = alternatives
+        decoder.start_utt()
+        self._open = True
+
+    def accept(self, pcm: bytes) -> str:
+        self.decoder.process_raw(pcm, False, False)
+        hypothesis = self.decoder.hyp()
+        return hypothesis.hypstr if hypothesis is not None else ""
+
+    def finish(self) -> Transcript:
+        if self._open:
+            self.decoder.end_utt()
+            self._open = False
+        hypothesis = self.decoder.hyp()
+        if hypothesis is None:
+            return Transcript("", 0.0)
+        confidence = self.decoder.get_logmath().exp(hypothesis.prob)
+        others: list[str] = []
+        for candidate in islice(self.decoder.nbest(), self.alternatives * 3):
+            text = " ".join(w for w in candidate.hypstr.split() if not w.startswith(("<", "[")))
+            if text and text != hypothesis.hypstr and text not in others:
+                others.append(text)
+            if len(others) >= self.alternatives:
+                break
+        return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others))

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when the builder changes, so caches are rebuilt.
 LM_VERSION = 1
+#: How far (Euclidean, cepstral units) the live mean may move in one utterance before it is decoded again.
+CMN_REDECODE_DISTANCE = 4.0
 
 
 @dataclass(frozen=True)
@@ -117,10 +119,13 @@ class PocketSphinxSession(RecognizerSession):
     def __init__(self, decoder, alternatives: int) -> None:
         self.decoder = decoder
         self.alternatives = alternatives
+        self._cmn_before = _cmn(decoder)
+        self._audio: list[bytes] = []
         decoder.start_utt()
         self._open = True
 
     def accept(self, pcm: bytes) -> str:
+        self._audio.append(pcm)
         self.decoder.process_raw(pcm, False, False)
         hypothesis = self.decoder.hyp()
         return hypothesis.hypstr if hypothesis is not None else ""
@@ -129,6 +134,14 @@ class PocketSphinxSession(RecognizerSession):
         if self._open:
             self.decoder.end_utt()
             self._open = False
+            if _distance(self._cmn_before, _cmn(self.decoder)) > CMN_REDECODE_DISTANCE:
+                # The live cepstral mean was far off (first words heard, or a new
+                # microphone): decode again now that it has adapted to this voice.
+                log.debug("cepstral mean moved; decoding the utterance again")
+                self.decoder.start_utt()
+                self.decoder.process_raw(b"".join(self._audio), False, False)
+                self.decoder.end_utt()
+        self._audio = []
         hypothesis = self.decoder.hyp()
         if hypothesis is None:
             return Transcript("", 0.0)
@@ -141,3 +154,11 @@ class PocketSphinxSession(RecognizerSession):
             if len(others) >= self.alternatives:
                 break
         return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others))
+
+
+def _cmn(decoder) -> list[float]:
+    return [float(value) for value in decoder.get_cmn().split(",")]
+
+
+def _distance(a: list[float], b: list[float]) -> float:
+    return sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5

@@ -46,6 +46,10 @@ class RangeHandler(BaseHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
+        if self.server.cut_at is not None:  # announce the whole body, send part of it, hang up
+            self.wfile.write(data[start:self.server.cut_at])
+            self.close_connection = True
+            return
         self.wfile.write(data[start:])
 
     def log_message(self, *args):
@@ -57,8 +61,8 @@ def server(tmp_path):
     root = tmp_path / "www"
     root.mkdir()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    httpd.root, httpd.ranges, httpd.honour_range = root, [], True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    httpd.root, httpd.ranges, httpd.honour_range, httpd.cut_at = root, [], True, None
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield httpd
@@ -114,12 +118,17 @@ def test_checksum_mismatch_deletes_part_and_installs_nothing(server, tmp_path):
     assert not (dest / f"{NAME}.zip.part").exists()
 
 
-def test_cut_download_fails_then_resumes_with_range(server, tmp_path):
+@pytest.mark.parametrize("how", ["connection cut", "short file"])
+def test_cut_download_fails_then_resumes_with_range(server, tmp_path, how):
     dest = tmp_path / "models"
     full = good_zip()
     half = len(full) // 2
     archive = ModelArchive(NAME, f"{server.url}/tiny.zip", len(full), hashlib.sha256(full).hexdigest())
-    (server.root / "tiny.zip").write_bytes(full[:half])  # the server only has part of it for now
+    if how == "connection cut":
+        (server.root / "tiny.zip").write_bytes(full)
+        server.cut_at = half
+    else:
+        (server.root / "tiny.zip").write_bytes(full[:half])  # the server only has part of it for now
     with pytest.raises(DownloadError, match="incomplete") as err:
         download_model(archive, dest, progress=False, timeout=5)
     assert "again" in err.value.hint
@@ -128,6 +137,7 @@ def test_cut_download_fails_then_resumes_with_range(server, tmp_path):
     assert not (dest / NAME).exists()
 
     (server.root / "tiny.zip").write_bytes(full)
+    server.cut_at = None
     target = download_model(archive, dest, progress=False, timeout=5)
     assert server.ranges[-1] == f"bytes={half}-"
     assert looks_like_vosk_model(target)

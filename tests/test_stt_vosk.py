@@ -179,12 +179,15 @@ def test_model_error_for_missing_folder(tmp_path):
     assert "download-model" in err.value.hint
 
 
-@pytest.mark.parametrize("content", [None, "README"])
+@pytest.mark.parametrize("content", [None, "README", "conf", "graph", "am/final.mdl"])
 def test_model_error_for_empty_or_wrong_folder(tmp_path, content):
     folder = tmp_path / "not-a-model"
     folder.mkdir()
-    if content:
+    if content == "README":
         (folder / content).write_text("this is a readme\n")
+    elif content:  # a model with one part missing
+        part = make_model(folder) / content
+        part.unlink() if part.is_file() else shutil.rmtree(part)
     with pytest.raises(ModelError) as err:
         VoskRecognizer(folder, vosk_module=make_fake_vosk([]))
     assert "not a Vosk model" in err.value.message

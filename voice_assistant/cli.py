@@ -20,7 +20,8 @@ from voice_assistant.audio.wav import WavFileSource
 from voice_assistant.errors import AssistantError, AudioFormatError, UsageError
 from voice_assistant.knowledge import load_pack
 from voice_assistant.nlu.spoken import interpret
-from voice_assistant.stt.selection import ENGINES
+from voice_assistant.stt.download import KNOWN_MODELS
+from voice_assistant.stt.selection import DEFAULT_VOSK_MODEL, ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +32,33 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
     common.add_argument("--json", action="store_true", help="one JSON object per reply")
 
-    parser = argparse.ArgumentParser(prog="voice-assistant", parents=[common],
-                                     description="Offline voice assistant for back muscle spasm.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
     speech = argparse.ArgumentParser(add_help=False)
     speech.add_argument("--engine", choices=ENGINES, default="auto",
                         help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
     speech.add_argument("--model", metavar="PATH", help="Vosk model folder")
+
+    voice = argparse.ArgumentParser(add_help=False)
+    voice.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'devices')")
+    voice.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see 'devices')")
+    voice.add_argument("--input-wav", metavar="FILE", help="run the loop on a recording instead of a microphone")
+    voice.add_argument("--output-wav", metavar="FILE", help="write what the assistant says to a WAV file")
+    voice.add_argument("--speed", type=float, default=4.0,
+                       help="with --input-wav: how many times faster than real time to run (0: unpaced)")
+    voice.add_argument("--echo", type=float, default=0.0,
+                       help="with --input-wav: mix this share of the assistant's voice back into the input")
+    voice.add_argument("--voice", default="en-us", help="espeak-ng voice (default en-us)")
+    voice.add_argument("--rate", type=float, help="speaking rate, 1 is normal (remembered when changed by voice)")
+    voice.add_argument("--volume", type=float, default=1.0, help="0 to 1")
+    voice.add_argument("--wake-word", metavar="PHRASE", help="only answer after this phrase")
+    voice.add_argument("--slow-speech", action="store_true",
+                       help="wait longer for the end of a sentence (for slow or interrupted speech)")
+    voice.add_argument("--captions-only", action="store_true", help="show the answers, do not speak them")
+    voice.add_argument("--no-greeting", action="store_true", help="skip the disclaimer and greeting")
+
+    parser = argparse.ArgumentParser(prog="voice-assistant", parents=[common, speech, voice],
+                                     description="Offline voice assistant for back muscle spasm.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     ask = commands.add_parser("ask", parents=[common, speech], help="answer one question (or one per stdin line)")
     ask.add_argument("text", nargs="*", help="the question; without it, read one question per line from stdin")
@@ -52,7 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", parents=[common], help="typed conversation that keeps its place")
     chat.set_defaults(run=run_chat)
-    parser.set_defaults(run=run_chat)
+
+    listen = commands.add_parser("listen", parents=[common, speech, voice],
+                                 help="hands-free conversation (the default command)")
+    listen.set_defaults(run=run_listen)
+    parser.set_defaults(run=run_listen)
+
+    devices = commands.add_parser("devices", parents=[common], help="list microphones and speakers")
+    devices.set_defaults(run=run_devices)
+
+    download = commands.add_parser("download-model", parents=[common], help="download a Vosk model (needs internet)")
+    download.add_argument("name", nargs="?", default=DEFAULT_VOSK_MODEL, choices=sorted(KNOWN_MODELS))
+    download.add_argument("--dest", metavar="DIR", help="install folder (default: your user data folder)")
+    download.set_defaults(run=run_download)
     return parser
 
 
@@ -154,6 +185,37 @@ def run_chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> in
         _print_reply(line, reply, args.json)
         if any(action.name == "end_session" for action in reply.actions):
             return 0
+
+
+def run_listen(args: argparse.Namespace) -> int:
+    from voice_assistant.listen import listen
+
+    return listen(args)
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from voice_assistant.audio.devices import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("No audio devices found. Use --input-wav/--output-wav, or the typed 'chat'.")
+        return 0
+    for device in devices:
+        kinds = ", ".join(k for k, n in (("in", device.inputs), ("out", device.outputs)) if n)
+        print(f"{device.index:3d}  {device.name}  ({kinds}, {device.default_rate:.0f} Hz)")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from voice_assistant.stt.download import download_model
+    from voice_assistant.stt.selection import user_models_dir
+
+    dest = Path(args.dest) if args.dest else user_models_dir()
+    target = download_model(KNOWN_MODELS[args.name], dest, progress=sys.stderr.isatty())
+    print(f"Installed {args.name} at {target}")
+    return 0
 
 
 def _print_reply(question: str, reply: Reply, as_json: bool) -> None:

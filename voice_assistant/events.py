@@ -41,7 +41,7 @@ class EventBus:
         with self._lock:
             self._subscribers.append(subscriber)
 
-    def emit(self, kind: str, text: str = "", **data: Any) -> Event:
+    def emit(self, kind: str, text: str = "", /, **data: Any) -> Event:
         event = Event(kind, text, data)
         with self._lock:
             subscribers = list(self._subscribers)

@@ -81,6 +81,10 @@ class Segmenter:
             return self._close(index + 1, "max_length")
         return None
 
+    def audio_so_far(self) -> bytes:
+        """The audio of the utterance in progress (pre-roll included)."""
+        return b"".join(self._audio)
+
     def flush(self) -> Utterance | None:
         """End of stream: return the utterance in progress, if any."""
         return self._close(self.frame_index, "end_of_stream") if self.in_speech else None

@@ -59,8 +59,11 @@ def download_model(archive: ModelArchive, dest_dir: Path, progress: bool = True,
     part = dest_dir / f"{archive.name}.zip.part"
     _fetch(archive, part, progress, timeout)
     _verify(archive, part)
-    _install(part, target, archive.name)
-    part.unlink(missing_ok=True)
+    try:
+        _install(part, target, archive.name)
+    finally:
+        # Verified but unusable (or installed): either way the archive is not needed again.
+        part.unlink(missing_ok=True)
     return target
 
 

@@ -1,0 +1,311 @@
+"""The hands-free conversation: listen -> transcribe -> dialogue -> speak, with barge-in.
+
+One thread reads the microphone and runs everything but playback; a second
+thread speaks, so the first can keep listening. Half-duplex: while the
+assistant speaks (and for a short guard after) the question recognizer
+ignores the microphone, so it never answers its own voice; meanwhile a small
+command spotter stays on, so 'stop' or 'next' cuts in. Everything that
+happens goes to one event stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from voice_assistant.app import Core
+from voice_assistant.audio.base import AudioSource
+from voice_assistant.audio.segmenter import Framer, Segmenter, SegmenterSettings
+from voice_assistant.dialogue import DialogueState, Reply
+from voice_assistant.errors import AssistantError
+from voice_assistant.events import EventBus
+from voice_assistant.nlu.normalize import normalize
+from voice_assistant.nlu.spoken import interpret
+from voice_assistant.stt.base import Recognizer, RecognizerSession
+from voice_assistant.stt.spotter import CommandSpotter
+from voice_assistant.tts.speaker import Speaker
+
+log = logging.getLogger(__name__)
+
+REPROMPT = "I am still listening. Ask me about back spasms whenever you are ready, or say help."
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """Timing and behaviour of the loop; times are in seconds of audio."""
+
+    segmenter: SegmenterSettings = field(default_factory=SegmenterSettings)
+    guard_seconds: float = 0.3
+    reprompt_seconds: float = 8.0
+    wake_word: str | None = None
+    wake_window_seconds: float = 10.0
+    vad_mode: int = 2
+    greet: bool = True
+
+
+class FrameClassifier:
+    """Speech / non-speech per frame, with PocketSphinx's WebRTC-style VAD."""
+
+    def __init__(self, mode: int, sample_rate: int) -> None:
+        import pocketsphinx
+
+        self._vad = pocketsphinx.Vad(mode, sample_rate, 0.03)
+        self.frame_bytes = self._vad.frame_bytes
+        self.frame_seconds = self._vad.frame_length
+
+    def is_speech(self, frame: bytes) -> bool:
+        return bool(self._vad.is_speech(frame))
+
+
+class ConversationLoop:
+    """Runs one conversation until goodbye, the end of the input, or :meth:`request_stop`."""
+
+    def __init__(self, core: Core, recognizer: Recognizer, source: AudioSource, speaker: Speaker,
+                 events: EventBus, settings: LoopSettings | None = None, spotter: CommandSpotter | None = None,
+                 on_rate_change: Callable[[float], None] | None = None, rate: float = 1.0) -> None:
+        self.core = core
+        self.recognizer = recognizer
+        self.source = source
+        self.speaker = speaker
+        self.events = events
+        self.settings = settings or LoopSettings()
+        self.spotter = spotter
+        self.on_rate_change = on_rate_change
+        self.state = DialogueState(rate=rate)
+        self.classifier = FrameClassifier(self.settings.vad_mode, recognizer.sample_rate)
+        frame_seconds = self.classifier.frame_seconds
+        self.segmenter = Segmenter(replace(self.settings.segmenter, frame_seconds=frame_seconds))
+        self._frame_seconds = frame_seconds
+        self._frames = 0
+        self._quiet_until = 0
+        self._last_activity = 0
+        self._reprompted = False
+        self._wake_until = -1
+        self._session: RecognizerSession | None = None
+        self._speech_thread: threading.Thread | None = None
+        self._pending: list[Reply] = []
+        self._ending = False
+        self._stop = threading.Event()
+        self.endpoint_time = 0.0
+
+    # -- public ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Listen and answer until the conversation ends. Always cleans up."""
+        try:
+            if self.settings.greet:
+                self._say(self.core.dialogue.opening())
+            self.events.emit("state", "listening")
+            framer = Framer(self.classifier.frame_bytes)
+            for chunk in self.source.chunks():
+                for frame in framer.frames(chunk):
+                    self._on_frame(frame)
+                if self._stop.is_set() or (self._ending and not self._speaking()):
+                    break
+            self._on_end_of_input()
+        finally:
+            self.close()
+
+    def request_stop(self) -> None:
+        """Ask the loop to end (e.g. from a signal handler)."""
+        self._stop.set()
+        self.speaker.stop()
+
+    def close(self) -> None:
+        self.speaker.stop()
+        self.source.close()
+        if self._speech_thread is not None:
+            self._speech_thread.join(timeout=5)
+        if self.spotter is not None:
+            self.spotter.reset()
+        self.events.emit("state", "idle")
+
+    # -- audio ----------------------------------------------------------------------------
+
+    def _seconds(self, frames: int) -> int:
+        return max(1, round(frames / self._frame_seconds))
+
+    def _on_frame(self, frame: bytes) -> None:
+        self._frames += 1
+        if self._speaking():
+            self._quiet_until = self._frames + self._seconds(self.settings.guard_seconds)
+            self._last_activity = self._frames
+            if self.segmenter.in_speech or self._session is not None:
+                self.segmenter.reset()
+                self._drop_session()
+            if self.spotter is not None:
+                self._spot(frame)
+            return
+        if self._pending:
+            self._say(self._pending.pop(0))
+            return
+        if self._frames < self._quiet_until:
+            return
+        was_in_speech = self.segmenter.in_speech
+        utterance = self.segmenter.feed(frame, self.classifier.is_speech(frame))
+        if self.segmenter.in_speech and not was_in_speech:
+            self._session = self.recognizer.session()
+            self.events.emit("state", "hearing")
+            self._feed(self.segmenter.audio_so_far())
+        elif self._session is not None:
+            self._feed(frame)
+        if utterance is not None:
+            self.endpoint_time = time.monotonic()
+            self._on_utterance()
+        elif not self.segmenter.in_speech:
+            self._maybe_reprompt()
+
+    def _feed(self, pcm: bytes) -> None:
+        try:
+            partial = self._session.accept(pcm)
+        except Exception as exc:  # a recognizer fault drops this utterance, never the loop
+            log.warning("recognizer failed on a chunk: %s", exc)
+            self.events.emit("error", "I did not catch that.", where="recognizer")
+            self._drop_session()
+            self.segmenter.reset()
+            return
+        if partial:
+            self.events.emit("partial", partial)
+
+    def _drop_session(self) -> None:
+        if self._session is not None:
+            try:
+                self._session.finish()
+            except Exception:  # noqa: BLE001 - the utterance is being discarded anyway
+                pass
+            self._session = None
+
+    def _on_end_of_input(self) -> None:
+        if not self._stop.is_set():
+            if self.segmenter.flush() is not None and self._session is not None:
+                self._on_utterance()
+            while self._pending and not self._stop.is_set():
+                self._wait_for_speech()
+                self._say(self._pending.pop(0))
+        self._wait_for_speech()
+
+    # -- understanding ----------------------------------------------------------------------
+
+    def _on_utterance(self) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        self.events.emit("state", "thinking")
+        started = time.monotonic()
+        try:
+            transcript = session.finish()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("recognizer failed to finish: %s", exc)
+            self.events.emit("error", "I did not catch that.", where="recognizer")
+            return
+        decoded = time.monotonic()
+        chosen = interpret(self.core.matcher, transcript)
+        text = self._through_wake_word(chosen.text)
+        self._last_activity = self._frames
+        if text is None:
+            self.events.emit("ignored", chosen.text)
+            self.events.emit("state", "listening")
+            return
+        if not text.strip():
+            self.events.emit("heard", "")
+            self.events.emit("state", "listening")
+            return
+        match = chosen.match if text == chosen.text else self.core.matcher.match(text)
+        reply, self.state = self.core.dialogue.respond(self.state, text, match)
+        matched = time.monotonic()
+        self.events.emit("heard", text, transcript=transcript.text, confidence=transcript.confidence)
+        self.events.emit("matched", reply.text, kind=reply.kind, intent=reply.intent,
+                         confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded)
+        self._act(reply)
+
+    def _through_wake_word(self, text: str) -> str | None:
+        """The text after the wake phrase; '' if only the phrase; None if it must be ignored."""
+        wake = self.settings.wake_word
+        if not wake:
+            return text
+        heard, phrase = normalize(text), normalize(wake)
+        if self._frames <= self._wake_until:
+            self._wake_until = -1
+            return re.sub(rf"^.*?\b{re.escape(phrase)}\b", "", heard).strip() or text
+        if not re.search(rf"\b{re.escape(phrase)}\b", heard):
+            return None
+        rest = re.sub(rf"^.*?\b{re.escape(phrase)}\b", "", heard).strip()
+        if not rest:
+            self._wake_until = self._frames + self._seconds(self.settings.wake_window_seconds)
+            self._say(Reply("command", "help", 1.0, ("Yes?",)))
+            return None
+        return rest
+
+    def _act(self, reply: Reply) -> None:
+        for action in reply.actions:
+            if action.name == "set_rate" and action.value is not None:
+                self.speaker.set_rate(action.value)
+                if self.on_rate_change is not None:
+                    try:
+                        self.on_rate_change(action.value)
+                    except AssistantError as exc:
+                        self.events.emit("error", str(exc), where="config")
+            elif action.name == "stop_speaking":
+                self.speaker.stop()
+            elif action.name == "end_session":
+                self._ending = True
+        if reply.chunks:
+            self._say(reply)
+        else:
+            self.events.emit("state", "listening")
+
+    def _maybe_reprompt(self) -> None:
+        silent = self._frames - self._last_activity
+        if not self._reprompted and silent >= self._seconds(self.settings.reprompt_seconds):
+            self._reprompted = True
+            self._say(Reply("command", "help", 1.0, (REPROMPT,)))
+
+    # -- speaking -------------------------------------------------------------------------
+
+    def _speaking(self) -> bool:
+        return self._speech_thread is not None and self._speech_thread.is_alive()
+
+    def _say(self, reply: Reply) -> None:
+        self._wait_for_speech()
+        self._last_activity = self._frames
+        self.events.emit("state", "speaking")
+        self._speech_thread = threading.Thread(target=self._speak, args=(reply.chunks,), name="speaker",
+                                               daemon=True)
+        self._speech_thread.start()
+
+    def _speak(self, chunks: tuple[str, ...]) -> None:
+        try:
+            self.speaker.speak(chunks)
+        except Exception as exc:  # noqa: BLE001 - captions already carry the words
+            log.warning("speaking failed: %s", exc)
+            self.events.emit("error", str(exc), where="speaker")
+        finally:
+            self.events.emit("state", "listening")
+
+    def _wait_for_speech(self) -> None:
+        if self._speech_thread is not None:
+            self._speech_thread.join()
+
+    def _spot(self, frame: bytes) -> None:
+        command = self.spotter.feed(frame)
+        if command is None:
+            return
+        sentence = normalize(self.speaker.current_sentence)
+        if command in sentence.split():
+            log.debug("ignoring %r: it is in the sentence being spoken (echo)", command)
+            return
+        self.events.emit("barge_in", command)
+        self.speaker.stop()
+        match = self.core.matcher.match(command)
+        reply, self.state = self.core.dialogue.respond(self.state, command, match)
+        for action in reply.actions:
+            if action.name == "set_rate" and action.value is not None:
+                self.speaker.set_rate(action.value)
+                if self.on_rate_change is not None:
+                    self.on_rate_change(action.value)
+        if reply.chunks:
+            self._pending.append(reply)

@@ -321,13 +321,33 @@ def reset_cmn(recognizer, cmn: str | None) -> None:
         decoder.set_cmn(cmn)
 
 
+def _end_utterance(recognizer) -> None:
+    """After a failed decode, make sure no utterance is left open in the decoder."""
+    try:
+        recognizer.decoder.end_utt()
+    except Exception:  # noqa: BLE001 - already ended
+        pass
+
+
 def decode_one(core, recognizer, case: dict, path: Path) -> dict:
     from voice_assistant.dialogue import DialogueState
     from voice_assistant.nlu.spoken import interpret
 
     source = WavFileSource(path)
     start = time.perf_counter()
-    transcript = recognizer.transcribe(source.chunks())
+    try:
+        transcript = recognizer.transcribe(source.chunks())
+    except Exception as exc:  # noqa: BLE001 - an engine failure is a figure here, not the end of the run
+        decode_s = time.perf_counter() - start
+        error = f"{type(exc).__name__}: {exc}"
+        _end_utterance(recognizer)
+        reference = wer_words(case["text"])
+        return {
+            "text": case["text"], "category": case["category"], "kind": case["kind"], "intent": case["intent"],
+            "transcript": "", "alternatives": [], "chosen": "", "reply_kind": "error", "reply_intent": None,
+            "correct": False, "error": error, "ref_words": len(reference), "edits": len(reference),
+            "audio_s": float(source.info.duration), "decode_s": decode_s,
+        }
     decode_s = time.perf_counter() - start
     chosen = interpret(core.matcher, transcript)
     reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
@@ -336,7 +356,7 @@ def decode_one(core, recognizer, case: dict, path: Path) -> dict:
         "text": case["text"], "category": case["category"], "kind": case["kind"], "intent": case["intent"],
         "transcript": transcript.text, "alternatives": list(transcript.alternatives),
         "chosen": chosen.text, "reply_kind": reply.kind, "reply_intent": reply.intent,
-        "correct": is_correct(case, reply.kind, reply.intent),
+        "correct": is_correct(case, reply.kind, reply.intent), "error": None,
         "ref_words": len(reference), "edits": edit_distance(reference, hypothesis),
         "audio_s": float(source.info.duration), "decode_s": decode_s,
     }
@@ -390,6 +410,7 @@ def summarize(records: list[dict]) -> dict:
     words = sum(r["ref_words"] for r in records)
     return {
         "utterances": len(records),
+        "engine_errors": sum(1 for r in records if r.get("error")),
         "wer": sum(r["edits"] for r in records) / words if words else None,
         "sentence_error_rate": rate(records, lambda r: r["edits"] > 0),
         "correct": rate(records, lambda r: r["correct"]),
@@ -411,7 +432,7 @@ def _pct(value: float | None) -> str:
 
 def print_table(groups: list[dict]) -> None:
     header = (f"{'voice':<10} {'condition':<9} {'utts':>4} {'WER':>6} {'correct':>7} {'RF recall':>9} "
-              f"{'RF false':>8} {'off decl':>8} {'near decl':>9} {'RTF med':>7}")
+              f"{'RF false':>8} {'off decl':>8} {'near decl':>9} {'RTF med':>7} {'errors':>6}")
     print(header)
     print("-" * len(header))
     for g in groups:
@@ -419,7 +440,8 @@ def print_table(groups: list[dict]) -> None:
         rtf = "-" if s["rtf_median"] is None else f"{s['rtf_median']:.3f}"
         print(f"{g['voice']:<10} {g['condition']:<9} {s['utterances']:>4} {_pct(s['wer']):>6} "
               f"{_pct(s['correct']):>7} {_pct(s['red_flag_recall']):>9} {_pct(s['red_flag_false_alarm_rate']):>8} "
-              f"{_pct(s['off_topic_declined']):>8} {_pct(s['near_topic_declined']):>9} {rtf:>7}")
+              f"{_pct(s['off_topic_declined']):>8} {_pct(s['near_topic_declined']):>9} {rtf:>7} "
+              f"{s['engine_errors']:>6}")
 
 
 def main() -> int:
@@ -502,6 +524,10 @@ def main() -> int:
     all_spoken = summarize(records)
     print(f"\nall spoken: {all_spoken['utterances']} decodes, WER {_pct(all_spoken['wer'])}, "
           f"correct {_pct(all_spoken['correct'])}, red-flag recall {_pct(all_spoken['red_flag_recall'])}")
+    failures = [r for r in records if r.get("error")]
+    if failures:
+        print(f"engine errors (scored wrong): {len(failures)}, e.g. {failures[0]['voice']}/"
+              f"{failures[0]['condition']} {failures[0]['text']!r}: {failures[0]['error']}")
     print(f"recognizer load: {first_load_s:.2f} s first in this run (builds the LM if not cached), "
           f"{statistics.median(loads):.2f} s per worker (cached LM)")
     print(f"peak RSS per decoding process (core + recognizer): {rss:.0f} MB")

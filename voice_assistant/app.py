@@ -48,8 +48,12 @@ def vosk_phrases(pack: KnowledgePack) -> list[str]:
 
 
 def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
-                     env: Mapping[str, str] | None = None, notify=print) -> Recognizer:
-    """Load the recognizer ``engine`` (auto, vosk or pocketsphinx) for ``pack``."""
+                     env: Mapping[str, str] | None = None, notify=print,
+                     extra_phrases: tuple[str, ...] = ()) -> Recognizer:
+    """Load the recognizer ``engine`` (auto, vosk or pocketsphinx) for ``pack``.
+
+    ``extra_phrases`` (e.g. a wake phrase) are added to the recognizer's vocabulary.
+    """
     env = os.environ if env is None else env
     vosk_model = find_vosk_model(model, env)
     choice = choose_engine(engine, vosk_model)
@@ -63,7 +67,7 @@ def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
             raise ModelError(f"no Vosk model found (looked in {where})",
                              f"run 'voice-assistant download-model' to fetch {DEFAULT_VOSK_MODEL}, "
                              "or pass --model PATH")
-        return VoskRecognizer(Path(vosk_model), vosk_phrases(pack))
+        return VoskRecognizer(Path(vosk_model), vosk_phrases(pack) + list(extra_phrases))
     from voice_assistant.stt.pocketsphinx_engine import PocketSphinxRecognizer
 
-    return PocketSphinxRecognizer(pack)
+    return PocketSphinxRecognizer(pack, extra_phrases=extra_phrases)

@@ -85,7 +85,8 @@ def listen(args: argparse.Namespace) -> int:
         except SynthesisError as exc:
             notice(f"{exc.message}: showing captions only")
 
-    recognizer = build_recognizer(args.engine, core.pack, args.model, notify=notice)
+    wake = (args.wake_word.lower(),) if args.wake_word else ()
+    recognizer = build_recognizer(args.engine, core.pack, args.model, notify=notice, extra_phrases=wake)
     spotter = None
     try:
         from voice_assistant.stt.spotter import CommandSpotter

@@ -31,6 +31,8 @@ from voice_assistant.tts.speaker import Speaker
 
 log = logging.getLogger(__name__)
 
+#: Utterances up to this long that the recognizer could not place are checked for a spoken command.
+SHORT_UTTERANCE_SECONDS = 2.0
 REPROMPT = "I am still listening. Ask me about back spasms whenever you are ready, or say help."
 
 
@@ -45,6 +47,10 @@ class LoopSettings:
     wake_window_seconds: float = 10.0
     vad_mode: int = 2
     greet: bool = True
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
 
 
 class FrameClassifier:
@@ -155,7 +161,7 @@ class ConversationLoop:
             self._feed(frame)
         if utterance is not None:
             self.endpoint_time = time.monotonic()
-            self._on_utterance()
+            self._on_utterance(utterance.pcm)
         elif not self.segmenter.in_speech:
             self._maybe_reprompt()
 
@@ -181,8 +187,9 @@ class ConversationLoop:
 
     def _on_end_of_input(self) -> None:
         if not self._stop.is_set():
-            if self.segmenter.flush() is not None and self._session is not None:
-                self._on_utterance()
+            last = self.segmenter.flush()
+            if last is not None and self._session is not None:
+                self._on_utterance(last.pcm)
             while self._pending and not self._stop.is_set():
                 self._wait_for_speech()
                 self._say(self._pending.pop(0))
@@ -190,7 +197,7 @@ class ConversationLoop:
 
     # -- understanding ----------------------------------------------------------------------
 
-    def _on_utterance(self) -> None:
+    def _on_utterance(self, audio: bytes) -> None:
         session, self._session = self._session, None
         if session is None:
             return
@@ -215,6 +222,10 @@ class ConversationLoop:
             self.events.emit("state", "listening")
             return
         match = chosen.match if text == chosen.text else self.core.matcher.match(text)
+        if match.kind in ("decline", "clarify"):
+            command = self._spot_command_in(audio)
+            if command is not None:
+                text, match = command, self.core.matcher.match(command)
         reply, self.state = self.core.dialogue.respond(self.state, text, match)
         matched = time.monotonic()
         self.events.emit("heard", text, transcript=transcript.text, confidence=transcript.confidence)
@@ -222,23 +233,34 @@ class ConversationLoop:
                          confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded)
         self._act(reply)
 
+    def _spot_command_in(self, audio: bytes) -> str | None:
+        """A one-word command the recognizer missed ('next' heard as 'you'), found by the spotter."""
+        if self.spotter is None or len(audio) / 2 / self.recognizer.sample_rate > SHORT_UTTERANCE_SECONDS:
+            return None
+        self.spotter.reset()
+        step = self.classifier.frame_bytes
+        found = next((c for c in (self.spotter.feed(audio[i:i + step]) for i in range(0, len(audio), step)) if c),
+                     None)
+        self.spotter.reset()
+        return found
+
     def _through_wake_word(self, text: str) -> str | None:
-        """The text after the wake phrase; '' if only the phrase; None if it must be ignored."""
+        """The text after the wake phrase; None if it must be ignored (no phrase, or only the phrase)."""
         wake = self.settings.wake_word
         if not wake:
             return text
-        heard, phrase = normalize(text), normalize(wake)
+        heard, phrase = _words(text), _words(wake)
+        after = re.split(rf"\b{re.escape(phrase)}\b", heard, maxsplit=1)
         if self._frames <= self._wake_until:
             self._wake_until = -1
-            return re.sub(rf"^.*?\b{re.escape(phrase)}\b", "", heard).strip() or text
-        if not re.search(rf"\b{re.escape(phrase)}\b", heard):
+            return after[-1].strip() or text
+        if len(after) == 1:
             return None
-        rest = re.sub(rf"^.*?\b{re.escape(phrase)}\b", "", heard).strip()
-        if not rest:
+        if not after[1].strip():
             self._wake_until = self._frames + self._seconds(self.settings.wake_window_seconds)
             self._say(Reply("command", "help", 1.0, ("Yes?",)))
             return None
-        return rest
+        return after[1].strip()
 
     def _act(self, reply: Reply) -> None:
         for action in reply.actions:

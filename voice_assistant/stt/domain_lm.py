@@ -57,7 +57,7 @@ def spoken_variants(text: str) -> list[str]:
     return [lowered] if contracted == lowered else [lowered, contracted]
 
 
-def domain_sentences(pack: KnowledgePack) -> list[tuple[list[str], float]]:
+def domain_sentences(pack: KnowledgePack, extra: tuple[str, ...] = ()) -> list[tuple[list[str], float]]:
     """Weighted training sentences from the pack: what people say counts three times what it answers."""
     out: list[tuple[list[str], float]] = []
 
@@ -87,6 +87,8 @@ def domain_sentences(pack: KnowledgePack) -> list[tuple[list[str], float]]:
     for phrases in COMMAND_PHRASES.values():
         for phrase in phrases:
             add(phrase, 3)
+    for phrase in extra:
+        add(phrase, 3)
     return out
 
 

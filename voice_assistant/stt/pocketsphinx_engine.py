@@ -50,9 +50,9 @@ def cache_dir() -> Path:
 
 
 def ensure_domain_model(pack: KnowledgePack, settings: LanguageModelSettings,
-                        directory: Path | None = None) -> tuple[Path, Path]:
+                        directory: Path | None = None, extra: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """Paths of the pack's ARPA model and dictionary, building and caching them if needed."""
-    sentences = domain_lm.domain_sentences(pack)
+    sentences = domain_lm.domain_sentences(pack, extra)
     recipe = json.dumps([LM_VERSION, settings.background_words, settings.background_bigram_words,
                          settings.background_weight, sentences], sort_keys=True)
     key = hashlib.sha256(recipe.encode()).hexdigest()[:16]
@@ -93,13 +93,13 @@ class PocketSphinxRecognizer(Recognizer):
     name = "pocketsphinx"
 
     def __init__(self, pack: KnowledgePack, settings: LanguageModelSettings | None = None,
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, extra_phrases: tuple[str, ...] = ()) -> None:
         self.settings = settings or LanguageModelSettings()
         try:
             import pocketsphinx
         except ImportError as exc:
             raise ModelError(f"pocketsphinx is not installed ({exc})", "pip install pocketsphinx") from None
-        arpa, dictionary = ensure_domain_model(pack, self.settings, directory)
+        arpa, dictionary = ensure_domain_model(pack, self.settings, directory, extra_phrases)
         acoustic = Path(pocketsphinx.get_model_path()) / "en-us" / "en-us"
         try:
             self.decoder = pocketsphinx.Decoder(
@@ -143,11 +143,13 @@ class PocketSphinxSession(RecognizerSession):
                 self.decoder.end_utt()
         self._audio = []
         hypothesis = self.decoder.hyp()
-        if hypothesis is None:
+        if hypothesis is None or not hypothesis.hypstr:
             return Transcript("", 0.0)
         confidence = self.decoder.get_logmath().exp(hypothesis.prob)
         others: list[str] = []
         for candidate in islice(self.decoder.nbest(), self.alternatives * 3):
+            if candidate is None or not candidate.hypstr:
+                continue
             text = " ".join(w for w in candidate.hypstr.split() if not w.startswith(("<", "[")))
             if text and text != hypothesis.hypstr and text not in others:
                 others.append(text)

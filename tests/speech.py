@@ -1,0 +1,63 @@
+"""Test speech: real synthesized voices (espeak-ng, festival), cached per test session.
+
+Fixtures are named by the words they say, as in speech-to-phrase; the WAVs are
+made at test time so the repository stays small and any voice can be added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from voice_assistant.audio.wav import WavFileSource, write_wav
+
+VOICES = {
+    "espeak-us-175": ["espeak-ng", "-v", "en-us", "-s", "175"],
+    "espeak-us-130": ["espeak-ng", "-v", "en-us", "-s", "130"],
+    "festival-kal": "(voice_kal_diphone)",
+    "festival-ked": "(voice_ked_diphone)",
+    "festival-slt": "(voice_cmu_us_slt_arctic_hts)",
+}
+
+
+def available(voice: str) -> bool:
+    spec = VOICES[voice]
+    return shutil.which(spec[0] if isinstance(spec, list) else "text2wave") is not None
+
+
+def synthesize(text: str, voice: str, folder: Path) -> Path:
+    """A 16 kHz mono WAV of ``text`` in ``voice``, named by its text."""
+    name = "_".join(text.lower().split())[:60].replace("'", "").replace("?", "")
+    digest = hashlib.sha1(f"{voice}|{text}".encode()).hexdigest()[:8]
+    path = folder / voice / f"{name}-{digest}.wav"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = path.with_suffix(".raw.wav")
+    spec = VOICES[voice]
+    if isinstance(spec, list):
+        subprocess.run([*spec, "-w", str(raw), text], check=True, capture_output=True)
+    else:
+        subprocess.run(["text2wave", "-eval", spec, "-o", str(raw)], input=text.encode(), check=True,
+                       capture_output=True)
+    write_wav(path, WavFileSource(raw).read_all())
+    raw.unlink()
+    return path
+
+
+def pcm_of(path: Path) -> np.ndarray:
+    return np.frombuffer(WavFileSource(path).read_all(), dtype="<i2")
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(16000 * seconds), dtype="<i2")
+
+
+def speech_end(samples: np.ndarray, threshold: int = 300) -> float:
+    """Seconds from the start of ``samples`` to the end of their last loud sample."""
+    loud = np.nonzero(np.abs(samples) > threshold)[0]
+    return (loud[-1] + 1) / 16000 if len(loud) else 0.0

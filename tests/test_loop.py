@@ -1,0 +1,159 @@
+"""The hands-free loop on virtual devices: real speech in, real recognizer, real synthesis out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from speech import pcm_of, silence, speech_end, synthesize
+from voice_assistant.app import build_recognizer
+from voice_assistant.audio.memory import MemorySink
+from voice_assistant.audio.virtual import VirtualDevices
+from voice_assistant.events import EventBus, EventRecorder
+from voice_assistant.loop import ConversationLoop, LoopSettings
+from voice_assistant.stt.spotter import CommandSpotter
+from voice_assistant.tts.base import VoiceSettings
+from voice_assistant.tts.espeak import EspeakSynthesizer
+from voice_assistant.tts.speaker import Speaker
+
+pytestmark = pytest.mark.slow
+SPEED = 2.0  # twice real time: the timeline is counted in audio samples, so timings stay exact
+
+
+@pytest.fixture(scope="module")
+def recognizer(pack):
+    return build_recognizer("pocketsphinx", pack, notify=lambda message: None)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory):
+    return tmp_path_factory.mktemp("voices")
+
+
+class Session:
+    """A recorded conversation: user turns placed on a timeline, then the loop run over it."""
+
+    def __init__(self, voices):
+        self.voices = voices
+        self.parts = [silence(0.5)]
+        self.marks: dict[str, tuple[float, float]] = {}
+
+    @property
+    def now(self) -> float:
+        return sum(len(p) for p in self.parts) / 16000
+
+    def say(self, text: str, then_silence: float, voice: str = "espeak-us-130") -> None:
+        samples = pcm_of(synthesize(text, voice, self.voices))
+        self.marks[text] = (self.now, self.now + speech_end(samples))
+        self.parts += [samples, silence(then_silence)]
+
+    def run(self, core, recognizer, echo: float = 0.0, settings: LoopSettings | None = None):
+        devices = VirtualDevices(np.concatenate(self.parts).tobytes(), speed=SPEED, echo=echo, tail_seconds=1.0)
+        bus, recorder = EventBus(), EventRecorder()
+        bus.subscribe(recorder)
+        speaker = Speaker(EspeakSynthesizer(), devices.speaker, VoiceSettings(), bus)
+        rates: list[float] = []
+        loop = ConversationLoop(core, recognizer, devices.microphone, speaker, bus,
+                                settings or LoopSettings(greet=False), spotter=CommandSpotter(),
+                                on_rate_change=rates.append)
+        loop.run()
+        speaker.close()
+        return devices, recorder, rates
+
+
+@pytest.fixture(scope="module")
+def core(pack, matcher, dialogue):
+    from voice_assistant.app import Core
+
+    return Core(pack, matcher, dialogue)
+
+
+def test_multi_turn_conversation_with_stop_slower_and_next(core, recognizer, voices, pack):
+    session = Session(voices)
+    session.say("what causes back spasms", 5.0)       # the answer is still playing when...
+    session.say("stop", 6.0)                          # ...this cuts it
+    session.say("say that slower", 18.0)              # the same words again, slower, played to the end
+    session.say("next", 16.0, voice="festival-kal")  # espeak's lone "next" is not recognized (README)
+    devices, events, rates = session.run(core, recognizer)
+
+    matched = [(e.data["kind"], e.data["intent"]) for e in events.of("matched")]
+    assert matched[0] == ("answer", "causes_overview")
+    assert [e.text for e in events.of("barge_in")] == ["stop"]
+    assert ("command", "slower") in matched and ("command", "next") in matched
+
+    # 'stop' cut playback within half a second of the end of the word.
+    stop_end = session.marks["stop"][1]
+    [(cut_sample, _)] = devices.timeline.cuts
+    assert cut_sample / 16000 <= stop_end + 0.5
+
+    # 'slower' replayed the first sentence at a lower rate: it takes longer.
+    audio = events.of("audio")
+    first = [e for e in audio if e.text == pack.entry("causes_overview").chunks[0].split(". ")[0] + "."]
+    assert len(first) >= 2 and first[1].data["rate"] < first[0].data["rate"]
+    assert first[1].data["seconds"] > first[0].data["seconds"] * 1.15
+    assert rates and rates[0] < 1.0
+
+    # 'next' continued the causes.
+    spoken = [e.text for e in events.of("speaking")]
+    assert spoken[-1] == pack.entry("causes_overview").chunks[1]
+
+
+def test_own_voice_in_the_microphone_does_not_trigger_an_answer(core, recognizer, voices):
+    session = Session(voices)
+    session.say("how do i get my back to unlock", 26.0)
+    devices, events, _ = session.run(core, recognizer, echo=0.7)
+    assert [e.data["intent"] for e in events.of("matched")] == ["relief_overview"]
+    assert events.of("barge_in") == [] and devices.timeline.cuts == []
+
+
+def test_wake_word(core, pack, voices):
+    recognizer = build_recognizer("pocketsphinx", pack, notify=lambda message: None, extra_phrases=("assistant",))
+    session = Session(voices)
+    session.say("what causes back spasms", 4.0)                  # ignored: no wake phrase
+    session.say("assistant what causes back spasms", 16.0)
+    _, events, _ = session.run(core, recognizer, settings=LoopSettings(greet=False, wake_word="assistant"))
+    assert len(events.of("ignored")) == 1
+    assert [e.data["intent"] for e in events.of("matched")] == ["causes_overview"]
+
+
+def test_reprompt_once_after_silence_and_clean_shutdown(core, recognizer, voices):
+    before = set(threading.enumerate())
+    session = Session(voices)
+    session.parts.append(silence(40.0))
+    _, events, _ = session.run(core, recognizer, settings=LoopSettings(greet=True, reprompt_seconds=6.0))
+    spoken = [e.text for e in events.of("speaking")]
+    assert spoken[0] == core.pack.disclaimer and sum("still listening" in s for s in spoken) == 1
+    assert events.of("state")[-1].text == "idle"
+    leftover = [t for t in set(threading.enumerate()) - before if t.is_alive() and t.name != "tts_0"]
+    assert leftover == [], leftover
+
+
+def test_spoken_answer_round_trip(core, recognizer):
+    """What the assistant says, heard back by the recognizer, carries the answer's key words."""
+    bus = EventBus()
+    sink = MemorySink()
+    speaker = Speaker(EspeakSynthesizer(), sink, VoiceSettings(rate=0.9), bus)
+    entry = core.pack.entry("relief_compresses")
+    speaker.speak(entry.chunks[:1])
+    speaker.close()
+    import soxr
+
+    pcm = np.concatenate([soxr.resample(np.frombuffer(p, "<i2").astype(np.float32), rate, 16000)
+                          for p, rate in sink.played])
+    heard = recognizer.transcribe([pcm.astype("<i2").tobytes()]).text
+    for word in ("cold", "compress", "back", "swelling"):
+        assert word in heard, heard
+
+
+def test_no_microphone_falls_back_to_typed_chat():
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    result = subprocess.run([sys.executable, "-m", "voice_assistant", "--no-greeting"], input="what causes this\n",
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "typed conversation" in result.stderr and "Traceback" not in result.stderr
+    assert "eight common causes" in result.stdout

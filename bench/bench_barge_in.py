@@ -3,42 +3,44 @@
 Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 3] [--seed 7] [--rates 0.8,1.0,1.25]
                                       [--latency 0.1] [--keyphrases JSON] [--json PATH]
        python bench/bench_barge_in.py --tune [--add "stop it,please stop"] [--drop "be quiet"]
-                                      [--margin 0]
 
 1. Self-triggers. Every sentence the assistant can say (answer chunks, the
    'say next' hint, greeting, disclaimer, emergency and red-flag replies,
-   declines, and the dialogue's fixed command replies, enumerated by driving
-   the real Dialogue) is synthesized with EspeakSynthesizer at each rate,
-   resampled to 16 kHz with soxr and fed, 30 ms (960 bytes) at a time, through
-   a reset CommandSpotter, followed by 0.3 s of silence (a late detection
-   still belongs to that sentence). A detection whose command is not a word of
-   the sentence (normalized, exactly as ConversationLoop._spot checks) is a
-   self-trigger: it would cut the assistant off. One whose command is in the
-   sentence is counted apart as 'echo ignored'. A second pass plays whole
-   replies the way the loop does (sentences back to back, the spotter not
-   reset between them) and blames a detection on the sentence that is
-   current --latency seconds after the audio that caused it (the microphone
-   lags the speaker), which catches echo that spills into the next sentence.
+   declines and the dialogue's own command replies, found by driving the real
+   Dialogue) is synthesized with EspeakSynthesizer at each rate, resampled to
+   16 kHz with soxr, and fed 30 ms (960 bytes) at a time through a reset
+   CommandSpotter, then 0.3 s of silence (a late detection still belongs to
+   the sentence). A detection whose command is not a word of the sentence
+   (normalized, as ConversationLoop._spot checks) is a self-trigger: it would
+   cut the assistant off; one whose command is in the sentence is counted
+   apart ('echo-ign'). Each sentence is run twice: from the model's initial
+   cepstral mean (a fresh spotter) and from a 'warm' one, adapted to the
+   assistant's voice (the spotter has been listening to it). Then 'runs': the
+   sentences of replies played back to back as the loop plays them (warm,
+   spotter not reset between sentences, every adjacent sentence pair of every
+   reply once), a detection blamed on the sentence current --latency seconds
+   after the audio that caused it (the microphone lags the speaker).
 
-2. Commands over the assistant. Each command utterance is synthesized the way
-   a user might say it (espeak-ng en-us at 175 and 130 wpm, en-gb; festival
-   kal, ked, slt) and mixed over a random assistant sentence at a random rate
-   that does not contain the command (clean, and the assistant at -6 dB and
-   -12 dB relative to the command, RMS over active 20 ms windows). Detected:
-   the right command between the start of the command and 1.5 s after the
-   end of its non-silent samples; the delay runs from that end to the end of
-   the frame at which the spotter reported it. Other commands reported during
-   a mix (not words of the echo sentence) count as 'wrong'.
+2. Commands over the assistant. Each command utterance (UTTERANCES) is
+   synthesized as a user might say it (espeak-ng en-us at 175 and 130 wpm,
+   en-gb; festival kal, ked, slt) and mixed over a random assistant sentence,
+   at a random rate, that does not contain the command: clean (fresh and warm
+   spotter), and the assistant at -6 dB and -12 dB relative to the command
+   (RMS over active 20 ms windows; warm spotter). Detected: the right command
+   between the start of the command and 1.5 s after the end of its non-silent
+   samples; the delay runs from that end to the end of the 30 ms frame after
+   which the spotter reported it. Another command reported in a mix (not a
+   word of the echo sentence) counts as 'wrong': it would act on the wrong
+   command, and its reset of the decoder usually loses the right one.
 
 3. --tune searches each keyphrase's threshold alone (a one-keyphrase
-   spotter), from 1e-40 (most permissive) towards 1e-5 (strictest), for the
-   most permissive threshold with zero self-triggers in both passes; then the
-   whole table is measured together. PocketSphinx keeps a keyphrase when its
-   score beats the threshold, so 1e-5 is strict and 1e-40 permissive.
+   spotter), from 1e-40 (permissive) towards 1e-5 (strict), for the most
+   permissive threshold with zero self-triggers in all three self-trigger
+   passes; then the whole table is measured together. (PocketSphinx reports
+   a keyphrase when its score beats the threshold: 1e-5 is strict.)
 
-The decoder's live cepstral mean is reset to its initial value before every
-sentence, reply and mix, so results do not depend on how work is split
-across processes. Not a test: figures go to the KEYPHRASES comment.
+Every sentence, run and mix starts from a set cepstral mean, so results do
+not depend on how work is split across processes. Not a test.
 """
 
 from __future__ import annotations
@@ -70,7 +72,10 @@ FRAME_SAMPLES = 480  # 30 ms at 16 kHz = 960 bytes, as the loop feeds the spotte
 FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 SENTENCE_TAIL = 0.3  # silence after a sentence: a detection there still belongs to it
 DETECT_WINDOW = 1.5  # a command must be reported within this long after it ends
-LEVELS = (None, -6.0, -12.0)  # assistant level relative to the command; None = clean
+#: Mix conditions: name -> (assistant level relative to the command in dB or None, starting cepstral mean).
+CONDITIONS: dict[str, tuple[float | None, str]] = {
+    "clean/fresh": (None, "fresh"), "clean": (None, "warm"), "-6 dB": (-6.0, "warm"), "-12 dB": (-12.0, "warm"),
+}
 LOUD = 300  # |sample| above this is 'non-silent' (as tests/speech.py)
 
 #: What a user says -> the command intent it must trigger.
@@ -221,42 +226,78 @@ def make_mixes(sentence_audio: dict, sentences: list[str], rates: list[float], v
         intent = UTTERANCES[text]
         command_seconds = len(command) / SAMPLE_RATE
         pool = [s for s in sentences if intent not in words_of(s)]
-        for level in LEVELS:
+        base = dict(text=text, intent=intent, voice=voice)
+        word_end = speech_end(command)
+        for _ in range(per_cell):  # clean: the command alone, heard by a fresh and by a warm spotter
+            onset = 0.5
+            audio = np.zeros(int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE), "<i2")
+            audio[int(onset * SAMPLE_RATE):int(onset * SAMPLE_RATE) + len(command)] = command
+            for condition in ("clean/fresh", "clean"):
+                mixes.append(dict(base, condition=condition, cmn=CONDITIONS[condition][1], echo="", rate=None,
+                                  onset=onset, end=onset + word_end, audio=audio))
+        for condition, (level, cmn) in CONDITIONS.items():
+            if level is None:
+                continue
             for _ in range(per_cell):
-                if level is None:
-                    onset, echo_text, rate = 0.5, "", None
-                    total = np.zeros(int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE), "<i2")
-                    mixed = total.astype(np.float64)
-                else:
-                    while True:
-                        echo_text, rate = rng.choice(pool), rng.choice(rates)
-                        echo = sentence_audio[(rate, echo_text)]
-                        room = len(echo) / SAMPLE_RATE - command_seconds - 0.6
-                        if room > 0:
-                            break
-                    onset = round(0.3 + rng.random() * room, 3)
-                    length = max(len(echo), int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE))
-                    mixed = np.zeros(length)
-                    gain = active_rms(command) / active_rms(echo) * 10 ** (level / 20)
-                    mixed[:len(echo)] += echo * gain
+                while True:
+                    echo_text, rate = rng.choice(pool), rng.choice(rates)
+                    echo = sentence_audio[(rate, echo_text)]
+                    room = len(echo) / SAMPLE_RATE - command_seconds - 0.6
+                    if room > 0:
+                        break
+                onset = round(0.3 + rng.random() * room, 3)
+                length = max(len(echo), int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE))
+                mixed = np.zeros(length)
+                mixed[:len(echo)] += echo * (active_rms(command) / active_rms(echo) * 10 ** (level / 20))
                 start = int(onset * SAMPLE_RATE)
                 mixed[start:start + len(command)] += command
                 peak = np.abs(mixed).max()
                 if peak > 32000:  # keep the ratio, avoid clipping
                     mixed *= 32000 / peak
-                mixes.append(dict(text=text, intent=intent, voice=voice, level=level, echo=echo_text, rate=rate,
-                                  onset=onset, end=onset + speech_end(command),
-                                  audio=np.round(mixed).astype("<i2")))
+                mixes.append(dict(base, condition=condition, cmn=cmn, echo=echo_text, rate=rate, onset=onset,
+                                  end=onset + word_end, audio=np.round(mixed).astype("<i2")))
     return mixes
+
+
+def reply_runs(replies: list[tuple[str, ...]]) -> list[list[str]]:
+    """Stretches of replies, played back to back, that hold every adjacent sentence pair once."""
+    covered: set[tuple[str, str]] = set()
+    runs: list[list[str]] = []
+    for reply in replies:
+        sentences = [s for chunk in reply for s in split_sentences(chunk)]
+        current: list[str] | None = None
+        for first, second in zip(sentences, sentences[1:]):
+            if (first, second) in covered:
+                current = None
+                continue
+            covered.add((first, second))
+            if current is None:
+                current = [first]
+                runs.append(current)
+            current.append(second)
+    return runs
+
+
+def warm_cmn(sentence_audio: dict, rates: list[float]) -> str:
+    """The cepstral mean after the spotter has heard the assistant say everything once."""
+    from voice_assistant.stt.spotter import CommandSpotter
+
+    decoder = CommandSpotter().decoder
+    rate = min(rates, key=lambda r: abs(r - 1.0))
+    audio = np.concatenate([a for (r, _), a in sentence_audio.items() if r == rate])
+    decoder.start_utt()
+    decoder.process_raw(audio.tobytes(), False, True)
+    decoder.end_utt()
+    return decoder.get_cmn()
 
 
 # -- the spotter in worker processes ----------------------------------------------------------
 
-_DATA: dict = {}  # filled before the pool forks: sentence audio, replies, mixes
+_DATA: dict = {}  # filled before the pool forks: audio, items, mixes, the warm cepstral mean
 _WORKER: dict = {}
 
 
-def _spotter(keyphrases: dict[str, list]):
+def _spotter(keyphrases: dict[str, list], cmn: str):
     from voice_assistant.stt.spotter import CommandSpotter
 
     key = json.dumps(keyphrases, sort_keys=True)
@@ -266,20 +307,21 @@ def _spotter(keyphrases: dict[str, list]):
             cache.pop(next(iter(cache)))[0].reset()
         spotter = CommandSpotter({k: (v[0], float(v[1])) for k, v in keyphrases.items()})
         cache[key] = (spotter, spotter.decoder.get_cmn())
-    spotter, cmn = cache[key]
+    spotter, fresh = cache[key]
     spotter.reset()
-    spotter.decoder.set_cmn(cmn)  # every item starts from the same cepstral mean
+    spotter.decoder.set_cmn(fresh if cmn == "fresh" else _DATA["warm_cmn"])
     return spotter
 
 
-def detections(keyphrases: dict[str, list], samples: np.ndarray) -> list[tuple[str, float]]:
+def detections(keyphrases: dict[str, list], samples: np.ndarray, cmn: str) -> list[tuple[str, float]]:
     """(intent, seconds at the end of the frame that reported it) for ``samples`` fed in 30 ms frames."""
-    spotter = _spotter(keyphrases)
+    spotter = _spotter(keyphrases, cmn)
     pad = (-len(samples)) % FRAME_SAMPLES
     pcm = np.concatenate([samples, np.zeros(pad, "<i2")]).astype("<i2").tobytes()
+    step = FRAME_SAMPLES * 2
     found = []
-    for n, offset in enumerate(range(0, len(pcm), FRAME_SAMPLES * 2)):
-        intent = spotter.feed(pcm[offset:offset + FRAME_SAMPLES * 2])
+    for n, offset in enumerate(range(0, len(pcm), step)):
+        intent = spotter.feed(pcm[offset:offset + step])
         if intent is not None:
             found.append((intent, (n + 1) * FRAME_SECONDS))
     spotter.reset()
@@ -289,27 +331,25 @@ def detections(keyphrases: dict[str, list], samples: np.ndarray) -> list[tuple[s
 def run_item(args: tuple) -> dict:
     kind, index, keyphrases = args
     if kind == "sentence":
-        rate, sentence = _DATA["sentence_items"][index]
+        rate, sentence, cmn = _DATA["sentence_items"][index]
         audio = np.concatenate([_DATA["audio"][(rate, sentence)], np.zeros(int(SENTENCE_TAIL * SAMPLE_RATE), "<i2")])
         words = words_of(sentence)
-        hits = detections(keyphrases, audio)
-        return dict(kind=kind, index=index, rate=rate, sentence=sentence,
-                    self=[(i, t) for i, t in hits if i not in words], ignored=[(i, t) for i, t in hits if i in words])
-    if kind == "reply":
-        rate, reply = _DATA["reply_items"][index]
-        sentences = [s for chunk in reply for s in split_sentences(chunk)]
+        hits = detections(keyphrases, audio, cmn)
+        return dict(kind=kind, index=index, self=[(i, t) for i, t in hits if i not in words],
+                    ignored=[(i, t) for i, t in hits if i in words])
+    if kind == "run":
+        rate, sentences = _DATA["run_items"][index]
         parts = [_DATA["audio"][(rate, s)] for s in sentences]
         ends = np.cumsum([len(p) for p in parts]) / SAMPLE_RATE
-        latency = _DATA["latency"]
         selfs, ignored = [], []
-        for intent, t in detections(keyphrases, np.concatenate(parts)):
-            current = sentences[min(int(np.searchsorted(ends, t + latency, side="right")), len(sentences) - 1)]
-            (ignored if intent in words_of(current) else selfs).append((intent, t, current))
-        return dict(kind=kind, index=index, rate=rate, self=selfs, ignored=ignored)
+        for intent, t in detections(keyphrases, np.concatenate(parts), "warm"):
+            at = min(int(np.searchsorted(ends, t + _DATA["latency"], side="right")), len(sentences) - 1)
+            (ignored if intent in words_of(sentences[at]) else selfs).append((intent, t, sentences[at]))
+        return dict(kind=kind, index=index, self=selfs, ignored=ignored)
     mix = _DATA["mixes"][index]
     echo_words = words_of(mix["echo"])
     hit, wrong = None, []
-    for intent, t in detections(keyphrases, mix["audio"]):
+    for intent, t in detections(keyphrases, mix["audio"], mix["cmn"]):
         if intent == mix["intent"] and hit is None and mix["onset"] <= t <= mix["end"] + DETECT_WINDOW:
             hit = t - mix["end"]
         elif intent not in echo_words and intent != mix["intent"]:
@@ -319,142 +359,141 @@ def run_item(args: tuple) -> dict:
 
 # -- measuring --------------------------------------------------------------------------------
 
-def evaluate(pool, keyphrases: dict[str, list], with_mixes: bool = True) -> list[dict]:
-    items = [("sentence", i, keyphrases) for i in range(len(_DATA["sentence_items"]))]
-    items += [("reply", i, keyphrases) for i in range(len(_DATA["reply_items"]))]
-    if with_mixes:
-        items += [("mix", i, keyphrases) for i in range(len(_DATA["mixes"]))]
-    return list(pool.imap(run_item, items, chunksize=4))
+def evaluate(pool, keyphrases: dict[str, list]) -> list[dict]:
+    items = [("mix", i, keyphrases) for i in range(len(_DATA["mixes"]))]
+    items += [("run", i, keyphrases) for i in range(len(_DATA["run_items"]))]
+    items += [("sentence", i, keyphrases) for i in range(len(_DATA["sentence_items"]))]
+    return list(pool.imap(run_item, items, chunksize=2))
 
 
-def self_triggers(pool, phrase: str, intent: str, threshold: float, suspects: list[tuple]) -> tuple[int, list]:
-    """Self-triggers of one keyphrase alone; returns (count, items that triggered). Stops at the first."""
+def self_triggers(pool, phrase: str, intent: str, threshold: float, suspects: list[tuple]) -> list[tuple]:
+    """Items on which one keyphrase alone self-triggers; stops at the first batch that has any."""
     keyphrases = {phrase: [intent, threshold]}
-    relevant = [("sentence", i) for i, (_, s) in enumerate(_DATA["sentence_items"]) if intent not in words_of(s)]
-    relevant += [("reply", i) for i in range(len(_DATA["reply_items"]))]
-    order = list(dict.fromkeys(suspects + relevant))
+    order = suspects + [("run", i) for i in range(len(_DATA["run_items"]))]
+    order += [("sentence", i) for i, (_, s, _) in enumerate(_DATA["sentence_items"]) if intent not in words_of(s)]
+    order = list(dict.fromkeys(order))
     batch = 4 * _DATA["workers"]
     for start in range(0, len(order), batch):
         chunk = order[start:start + batch]
         results = pool.map(run_item, [(k, i, keyphrases) for k, i in chunk], chunksize=1)
         triggered = [item for item, result in zip(chunk, results) if result["self"]]
         if triggered:
-            return len(triggered), triggered
-    return 0, []
+            return triggered
+    return []
 
 
-def tune(pool, candidates: dict[str, str], margin: int) -> dict[str, list]:
+def tune(pool, candidates: dict[str, str]) -> dict[str, list]:
+    """Per keyphrase, the most permissive threshold on GRID with no self-trigger (coarse, then fine)."""
     table = {}
     for phrase, intent in candidates.items():
         started = time.perf_counter()
         suspects: list[tuple] = []
-        chosen, tried = None, []
-        # coarse (every 5 decades) from permissive to strict, then single decades inside the step
-        coarse = [t for t in GRID if round(-np.log10(t)) % 5 == 0]
-        lax_bad = None
-        for threshold in coarse:
-            count, found = self_triggers(pool, phrase, intent, threshold, suspects)
-            tried.append((threshold, count))
-            if count == 0:
+        tried: list[tuple[float, bool]] = []
+        chosen, lax_bad = GRID[-1], None
+        for threshold in [t for t in GRID if round(-np.log10(t)) % 5 == 0]:
+            found = self_triggers(pool, phrase, intent, threshold, suspects)
+            tried.append((threshold, not found))
+            if not found:
                 chosen = threshold
                 break
             lax_bad, suspects = threshold, found + suspects
-        if chosen is None:
-            chosen = GRID[-1]
         if lax_bad is not None:
             for threshold in [t for t in GRID if lax_bad < t < chosen]:
-                count, found = self_triggers(pool, phrase, intent, threshold, suspects)
-                tried.append((threshold, count))
-                if count == 0:
+                found = self_triggers(pool, phrase, intent, threshold, suspects)
+                tried.append((threshold, not found))
+                if not found:
                     chosen = threshold
                     break
                 suspects = found + suspects
-        chosen = min(chosen * 10.0 ** margin, 1e-5)
         table[phrase] = [intent, chosen]
-        shown = ", ".join(f"{t:.0e}:{'ok' if c == 0 else 'x'}" for t, c in tried)
+        shown = " ".join(f"{t:.0e}:{'ok' if ok else 'x'}" for t, ok in tried)
         print(f"  {phrase:<12} -> {chosen:.0e}   ({shown}; {time.perf_counter() - started:.0f} s)", flush=True)
     return table
 
 
 def summarize(results: list[dict], keyphrases: dict[str, list]) -> dict:
     sentences = [r for r in results if r["kind"] == "sentence"]
-    replies = [r for r in results if r["kind"] == "reply"]
+    runs = [r for r in results if r["kind"] == "run"]
     mixes = [(r, _DATA["mixes"][r["index"]]) for r in results if r["kind"] == "mix"]
-    intents = list(dict.fromkeys(v[0] for v in keyphrases.values()))
-    summary = {"keyphrases": keyphrases, "sentences": len(sentences), "replies": len(replies), "intents": {},
+    intents = list(dict.fromkeys([v[0] for v in keyphrases.values()] + list(UTTERANCES.values())))
+    summary = {"keyphrases": keyphrases, "sentence_items": len(sentences), "runs": len(runs), "intents": {},
                "self_trigger_examples": [], "utterances": {}, "voices": {}}
     for intent in intents:
         row = summary["intents"].setdefault(intent, {})
         row["self"] = sum(i == intent for r in sentences for i, _ in r["self"])
         row["ignored"] = sum(i == intent for r in sentences for i, _ in r["ignored"])
-        row["self_replies"] = sum(i == intent for r in replies for i, _, _ in r["self"])
-        for level in LEVELS:
-            cell = [(r, m) for r, m in mixes if m["intent"] == intent and m["level"] == level]
-            delays = [r["delay"] for r, _ in cell if r["delay"] is not None]
-            row[str(level)] = dict(n=len(cell), hit=len(delays),
-                                   delay=statistics.median(delays) if delays else None)
+        row["self_runs"] = sum(i == intent for r in runs for i, _, _ in r["self"])
+        for condition in CONDITIONS:
+            cell = [r for r, m in mixes if m["intent"] == intent and m["condition"] == condition]
+            delays = [r["delay"] for r in cell if r["delay"] is not None]
+            row[condition] = dict(n=len(cell), hit=len(delays), delay=statistics.median(delays) if delays else None)
         row["wrong"] = sum(len(r["wrong"]) for r, m in mixes if m["intent"] == intent)
     for r in sentences:
+        rate, sentence, cmn = _DATA["sentence_items"][r["index"]]
         for intent, t in r["self"]:
-            summary["self_trigger_examples"].append(f"{intent} @{t:.2f}s rate {r['rate']}: {r['sentence']}")
-    for r in replies:
+            summary["self_trigger_examples"].append(f"{intent} @{t:.2f}s, rate {rate}, {cmn}: {sentence}")
+    for r in runs:
         for intent, t, current in r["self"]:
-            summary["self_trigger_examples"].append(f"{intent} @{t:.2f}s in a reply, rate {r['rate']}: {current}")
+            rate = _DATA["run_items"][r["index"]][0]
+            summary["self_trigger_examples"].append(f"{intent} @{t:.2f}s in a run, rate {rate}: {current}")
+    summary["wrong_examples"] = [f"{m['text']!r} ({m['voice']}, {m['condition']}) -> {w}"
+                                 for r, m in mixes for w, _ in r["wrong"]]
     for key, field in (("utterances", "text"), ("voices", "voice")):
         for r, m in mixes:
-            cell = summary[key].setdefault(m[field], {})
-            level = cell.setdefault(str(m["level"]), [0, 0])
-            level[0] += 1
-            level[1] += r["delay"] is not None
-    summary["all_delays"] = sorted(r["delay"] for r, _ in mixes if r["delay"] is not None)
+            cell = summary[key].setdefault(m[field], {c: [0, 0] for c in CONDITIONS})
+            cell[m["condition"]][0] += 1
+            cell[m["condition"]][1] += r["delay"] is not None
+    summary["delays"] = sorted(r["delay"] for r, m in mixes if r["delay"] is not None)
     return summary
 
 
-def print_table(summary: dict, rates: list[float]) -> None:
+def print_table(summary: dict, rates: list[float], voices: list[str]) -> None:
     def pct(cell) -> str:
-        return f"{100 * cell['hit'] / cell['n']:5.1f}%" if cell["n"] else "    -"
+        return f"{100 * cell['hit'] / cell['n']:4.0f}%" if cell["n"] else "    -"
 
     def ms(value) -> str:
-        return f"{value * 1000:5.0f}" if value is not None else "    -"
+        return f"{value * 1000:4.0f}" if value is not None else "   -"
 
-    print(f"\nSelf-triggers: {summary['sentences']} sentence x rate items (rates {rates}), "
-          f"{summary['replies']} replies played whole")
-    print("Detection: % of mixes, median delay in ms from the end of the command word\n")
-    print(f"{'command':<8} {'threshold(s)':<26} {'self':>4} {'self/rep':>8} {'echo-ign':>8} | "
-          f"{'clean':>6} {'ms':>5} | {'-6 dB':>6} {'ms':>5} | {'-12 dB':>6} {'ms':>5} | {'wrong':>5}")
+    print(f"\nSelf-triggers: 'self' over {summary['sentence_items']} sentence items (rates {rates}, fresh and "
+          f"warm spotter), 'runs' over {summary['runs']} runs of sentences played back to back.")
+    print(f"Detection over {len(voices)} voices: % of mixes, and median ms from the end of the command word "
+          "to the report.\n")
+    print(f"{'command':<7} {'thresholds':<28} {'self':>4} {'runs':>4} {'echo-ign':>8} | "
+          + " | ".join(f"{c:>11} {'ms':>4}" for c in CONDITIONS) + f" | {'wrong':>5}")
     for intent, row in summary["intents"].items():
-        phrases = ", ".join(f"{p}={v[1]:.0e}" for p, v in summary["keyphrases"].items() if v[0] == intent)
-        cells = " | ".join(f"{pct(row[str(level)])} {ms(row[str(level)]['delay'])}" for level in LEVELS)
-        print(f"{intent:<8} {phrases:<26} {row['self']:>4} {row['self_replies']:>8} {row['ignored']:>8} | "
+        phrases = ",".join(f"{p}={v[1]:.0e}" for p, v in summary["keyphrases"].items() if v[0] == intent)
+        cells = " | ".join(f"{pct(row[c]):>11} {ms(row[c]['delay'])}" for c in CONDITIONS)
+        print(f"{intent:<7} {phrases:<28} {row['self']:>4} {row['self_runs']:>4} {row['ignored']:>8} | "
               f"{cells} | {row['wrong']:>5}")
     for key in ("utterances", "voices"):
-        print(f"\nDetection by {key[:-1]} (clean / -6 dB / -12 dB):")
+        print(f"\nDetection by {key[:-1]} ({' / '.join(CONDITIONS)}):")
         for name, cell in summary[key].items():
-            shown = " / ".join(f"{100 * cell[str(l)][1] / cell[str(l)][0]:5.1f}%" for l in LEVELS if str(l) in cell)
-            print(f"  {name:<14} {shown}")
-    delays = summary["all_delays"]
+            shown = " / ".join(f"{100 * hit / n:4.0f}%" if n else "    -" for n, hit in cell.values())
+            print(f"  {name:<13} {shown}")
+    delays = summary["delays"]
     if delays:
-        print(f"\nDelay over all detections: median {statistics.median(delays) * 1000:.0f} ms, "
-              f"90th percentile {delays[int(0.9 * (len(delays) - 1))] * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms")
-    if summary["self_trigger_examples"]:
-        print("\nSelf-triggers:")
-        for line in summary["self_trigger_examples"][:30]:
-            print("  " + line)
+        print(f"\nDelay over all {len(delays)} detections: median {statistics.median(delays) * 1000:.0f} ms, "
+              f"90th percentile {delays[int(0.9 * (len(delays) - 1))] * 1000:.0f} ms, "
+              f"max {delays[-1] * 1000:.0f} ms")
+    for title, key in (("Self-triggers", "self_trigger_examples"), ("Wrong commands", "wrong_examples")):
+        if summary[key]:
+            print(f"\n{title} ({len(summary[key])}):")
+            for line in summary[key][:25]:
+                print("  " + line)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--mixes", type=int, default=3, help="mixes per utterance x voice x level")
+    parser.add_argument("--mixes", type=int, default=3, help="mixes per utterance x voice x condition")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rates", default="0.8,1.0,1.25", help="assistant speaking rates")
     parser.add_argument("--voices", default=",".join(USER_VOICES))
-    parser.add_argument("--latency", type=float, default=0.1, help="speaker-to-microphone lag in the reply pass")
+    parser.add_argument("--latency", type=float, default=0.1, help="speaker-to-microphone lag in the runs")
     parser.add_argument("--keyphrases", help="JSON {phrase: [intent, threshold]} instead of KEYPHRASES")
     parser.add_argument("--tune", action="store_true", help="search thresholds, then measure the result")
     parser.add_argument("--add", default="", help="with --tune: extra keyphrases 'phrase[:intent],...'")
     parser.add_argument("--drop", default="", help="with --tune: keyphrases to leave out, comma-separated")
-    parser.add_argument("--margin", type=int, default=0, help="with --tune: decades stricter than the edge")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
@@ -469,13 +508,14 @@ def main(argv: list[str] | None = None) -> int:
     sentences = assistant_sentences(replies)
     audio = synthesize_assistant(sentences, rates)
     mixes = make_mixes(audio, sentences, rates, voices, args.mixes, args.seed)
+    runs = reply_runs(replies)
     _DATA.update(audio=audio, mixes=mixes, latency=args.latency, workers=args.workers,
-                 sentence_items=[(r, s) for r in rates for s in sentences],
-                 reply_items=[(r, reply) for r in rates for reply in replies if len(reply) > 1
-                              or len(split_sentences(reply[0])) > 1])
+                 warm_cmn=warm_cmn(audio, rates),
+                 sentence_items=[(r, s, cmn) for cmn in ("warm", "fresh") for r in rates for s in sentences],
+                 run_items=[(r, run) for r in rates for run in runs])
     seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
-    print(f"{len(replies)} replies, {len(sentences)} sentences, {seconds / 60:.1f} min of assistant speech "
-          f"at rates {rates}; {len(mixes)} command mixes; prepared in {time.perf_counter() - started:.0f} s",
+    print(f"{len(replies)} replies, {len(sentences)} sentences ({seconds / 60:.1f} min at rates {rates}), "
+          f"{len(runs)} runs; {len(mixes)} command mixes; prepared in {time.perf_counter() - started:.0f} s",
           flush=True)
 
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
@@ -486,12 +526,12 @@ def main(argv: list[str] | None = None) -> int:
                 candidates[phrase.strip()] = intent.strip() or UTTERANCES.get(phrase.strip(), phrase.split()[-1])
             for phrase in filter(None, (s.strip() for s in args.drop.split(","))):
                 candidates.pop(phrase, None)
-            print(f"Tuning {len(candidates)} keyphrases, each alone (threshold: ok = no self-trigger, "
-                  f"x = self-triggers):", flush=True)
-            keyphrases = tune(pool, candidates, args.margin)
+            print(f"Tuning {len(candidates)} keyphrases, each alone (ok: no self-trigger, x: self-triggers):",
+                  flush=True)
+            keyphrases = tune(pool, candidates)
         results = evaluate(pool, keyphrases)
     summary = summarize(results, keyphrases)
-    print_table(summary, rates)
+    print_table(summary, rates, voices)
     print("\nThresholds: " + json.dumps({k: [v[0], f"{v[1]:.0e}"] for k, v in keyphrases.items()}))
     print(f"Total time {time.perf_counter() - started:.0f} s with {args.workers} workers")
     if args.json:

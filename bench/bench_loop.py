@@ -78,6 +78,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from voice_assistant.audio.base import CHUNK_SECONDS  # noqa: E402
+from voice_assistant.audio.virtual import Timeline, VirtualMicrophone  # noqa: E402
+from voice_assistant.audio.wav import WavFileSource  # noqa: E402
+
 OUT = ROOT / "bench" / "out" / "loop"
 SAMPLE_RATE = 16_000
 ESPEAK = ["espeak-ng", "-v", "en-us", "-s", "150"]
@@ -88,6 +92,9 @@ PRE_WINDOW_S = 0.5  # real-time pacing starts this long before each utterance
 POST_ENDPOINT_S = 1.5  # ... and ends this long after its endpoint
 ENDPOINT_S = 0.7  # SegmenterSettings.end_silence_seconds
 GAP_FACTOR, GAP_EXTRA_S = 1.2, 2.5
+#: A misheard question often gets a longer reply than the true text would (a clarifying
+#: question becomes a full answer), so every gap allows at least this long a reply.
+GAP_FLOOR_S = 15.0
 TARGETS = {"endpoint_to_audio_p95_ms": 150.0, "startup_s": 1.5, "peak_memory_mb": 150.0}
 
 # The start-up probe: only what the app itself imports, timed by the parent from Popen.
@@ -133,11 +140,13 @@ def text_key(text: str) -> str:
     return hashlib.sha256(" ".join(ESPEAK + [text]).encode("utf-8")).hexdigest()[:16]
 
 
+def utterance_path(text: str) -> Path:
+    return OUT / "utterances" / f"{text_key(text)}.wav"
+
+
 def utterance_pcm(text: str) -> np.ndarray:
     """``text`` spoken by espeak-ng at 150 wpm, 16 kHz int16 (cached under bench/out/loop/)."""
-    from voice_assistant.audio.wav import WavFileSource
-
-    path = OUT / "utterances" / f"{text_key(text)}.wav"
+    path = utterance_path(text)
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".synth-", suffix=".wav")
@@ -203,10 +212,10 @@ def build_session(limit: int) -> tuple[Path, Path, dict]:
     for case, reply in zip(cases, replies):
         pcm = utterance_pcm(case["text"])
         first, last = speech_extent(pcm)
-        gap = ENDPOINT_S + 1.0 + GAP_FACTOR * reply["seconds"] + GAP_EXTRA_S
+        gap = ENDPOINT_S + 1.0 + GAP_FACTOR * max(reply["seconds"], GAP_FLOOR_S) + GAP_EXTRA_S
         silence = np.zeros(int(gap * SAMPLE_RATE), dtype="<i2")
         utterances.append({"text": case["text"], "category": case["category"], "kind": case["kind"],
-                           "intent": case["intent"], "start": position, "speech_start": position + first,
+                           "intent": case["intent"], "wav": str(utterance_path(case["text"])), "start": position, "speech_start": position + first,
                            "speech_end": position + last, "end": position + len(pcm) + len(silence),
                            "expected_reply": reply})
         pieces += [pcm, silence]
@@ -217,7 +226,8 @@ def build_session(limit: int) -> tuple[Path, Path, dict]:
     OUT.mkdir(parents=True, exist_ok=True)
     if not wav.is_file():
         write_wav(wav, audio.tobytes(), SAMPLE_RATE)
-    plan = {"wav": str(wav), "samples": len(audio), "utterances": utterances}
+    plan = {"wav": str(wav), "samples": len(audio), "utterances": utterances,
+            "gap": {"endpoint_s": ENDPOINT_S, "factor": GAP_FACTOR, "floor_s": GAP_FLOOR_S, "extra_s": GAP_EXTRA_S}}
     plan_path.write_text(json.dumps(plan, indent=1), encoding="utf-8")
     return wav, plan_path, plan
 
@@ -230,11 +240,64 @@ def realtime_windows(plan: dict) -> list[tuple[int, int]]:
 
 # -- the loop run (in its own process) -----------------------------------------------------
 
+class PacedMicrophone(VirtualMicrophone):
+    """The session's microphone, paced at ``speed`` inside the windows and ``gap_speed`` outside.
+
+    Same chunks as VirtualMicrophone over the session WAV (echo 0), but built
+    on the fly from the utterances and silence, so the bench does not hold
+    the whole recording as float32 in the process being measured.
+    """
+
+    def __init__(self, plan: dict, timeline: Timeline, speed: float, gap_speed: float) -> None:
+        # No super().__init__: that would hold the whole session as float32.
+        self.timeline = timeline
+        self.speed = speed
+        self.echo_gain = 0.0
+        self._closed = threading.Event()
+        self.length = plan["samples"] + SAMPLE_RATE // 2
+        step = self.step = int(SAMPLE_RATE * CHUNK_SECONDS)
+        self.parts = [(u["start"], np.frombuffer(WavFileSource(u["wav"]).read_all(), dtype="<i2"))
+                      for u in plan["utterances"]]
+        starts = np.arange(0, self.length, step)
+        inside = np.zeros(len(starts), dtype=bool)
+        for a, b in realtime_windows(plan):
+            inside[(starts >= a) & (starts < b)] = True
+        pace = np.where(inside, speed, max(speed, gap_speed))
+        self.offsets = np.concatenate([[0.0], np.cumsum(step / SAMPLE_RATE / pace)])  # due, s after start
+        self.started = 0.0
+
+    def due(self, position: int) -> float:
+        return self.started + float(self.offsets[min(len(self.offsets) - 1, max(0, position) // self.step)])
+
+    def _frame(self, start: int) -> np.ndarray:
+        frame = np.zeros(min(self.step, self.length - start), dtype="<i2")
+        for begin, pcm in self.parts:
+            lo, hi = max(start, begin), min(start + len(frame), begin + len(pcm))
+            if lo < hi:
+                frame[lo - start:hi - start] = pcm[lo - begin:hi - begin]
+        return frame
+
+    def chunks(self):
+        self.started = time.monotonic()
+        for index, start in enumerate(range(0, self.length, self.step)):
+            if self._closed.is_set():
+                return
+            delay = self.started + self.offsets[index] - time.monotonic()
+            if delay > 0:
+                self._closed.wait(delay)
+            frame = self._frame(start)
+            with self.timeline.moved:
+                self.timeline.position = start + len(frame)
+                self.timeline.moved.notify_all()
+            yield frame.tobytes()
+        with self.timeline.moved:
+            self.timeline.ended = True
+            self.timeline.moved.notify_all()
+
+
 def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Path) -> None:
     from voice_assistant.app import build_core, build_recognizer
-    from voice_assistant.audio.base import CHUNK_SECONDS
-    from voice_assistant.audio.virtual import VirtualDevices, VirtualMicrophone
-    from voice_assistant.audio.wav import WavFileSource
+    from voice_assistant.audio.virtual import VirtualDevices
     from voice_assistant.events import EventBus, EventRecorder
     from voice_assistant.loop import ConversationLoop, LoopSettings
     from voice_assistant.stt.spotter import CommandSpotter
@@ -243,44 +306,6 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     from voice_assistant.tts.speaker import Speaker
 
     plan = json.loads(plan_path.read_text(encoding="utf-8"))
-    windows = realtime_windows(plan)
-    step = int(SAMPLE_RATE * CHUNK_SECONDS)
-
-    class PacedMicrophone(VirtualMicrophone):
-        """VirtualMicrophone paced at ``speed`` inside the windows and ``gap_speed`` outside them."""
-
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            self.offsets = self._schedule()  # seconds after start each chunk is due
-            self.started = 0.0
-
-        def _schedule(self) -> np.ndarray:
-            starts = np.arange(0, len(self.samples), step)
-            inside = np.zeros(len(starts), dtype=bool)
-            for a, b in windows:
-                inside[(starts >= a) & (starts < b)] = True
-            pace = np.where(inside, speed, max(speed, gap_speed)) if speed > 0 else np.full(len(starts), np.inf)
-            return np.concatenate([[0.0], np.cumsum(step / SAMPLE_RATE / pace)])
-
-        def due(self, position: int) -> float:
-            return self.started + float(self.offsets[min(len(self.offsets) - 1, position // step)])
-
-        def chunks(self):
-            self.started = time.monotonic()
-            for index, start in enumerate(range(0, len(self.samples), step)):
-                if self._closed.is_set():
-                    return
-                delay = self.started + self.offsets[index] - time.monotonic()
-                if delay > 0:
-                    self._closed.wait(delay)
-                frame = self.samples[start:start + step]
-                with self.timeline.moved:
-                    self.timeline.position = start + len(frame)
-                    self.timeline.moved.notify_all()
-                yield np.clip(frame, -32768, 32767).astype("<i2").tobytes()
-            with self.timeline.moved:
-                self.timeline.ended = True
-                self.timeline.moved.notify_all()
 
     class TimedSynthesizer(EspeakSynthesizer):
         """EspeakSynthesizer that notes when each synthesis started and ended."""
@@ -300,12 +325,11 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     recognizer = build_recognizer("pocketsphinx", core.pack, notify=lambda message: None)
     spotter = CommandSpotter()
     synthesizer = TimedSynthesizer()
-    pcm = WavFileSource(plan["wav"]).read_all()
-    devices = VirtualDevices(pcm, speed=speed, tail_seconds=0.5)
-    devices.microphone = PacedMicrophone(pcm, devices.timeline, speed, 0.0, 0.5)
-    # Pre-size the output track so Timeline.write never re-allocates it (bench memory only).
-    devices.timeline.output = np.zeros(len(devices.microphone.samples) + 30 * SAMPLE_RATE, dtype=np.float32)
-    del pcm
+    devices = VirtualDevices(b"", speed=speed, tail_seconds=0.0)
+    devices.microphone = PacedMicrophone(plan, devices.timeline, speed, gap_speed)
+    # The output track is not kept (nothing saves it; echo is 0): VirtualSpeaker still
+    # resamples and times every sentence on the timeline and records its segment.
+    devices.timeline.write = lambda start, samples: None
     events = EventBus()
     recorder = EventRecorder()
     events.subscribe(recorder)
@@ -349,10 +373,10 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     wall = time.monotonic() - started
     cpu = time.process_time() - cpu0
 
-    buffers = mic.samples.nbytes + devices.timeline.output.nbytes
+    buffers = sum(pcm.nbytes for _, pcm in mic.parts) + devices.timeline.output.nbytes
     result = {
         "build_s": build_s, "session_wall_s": wall, "cpu_s": cpu, "mic_started": mic.started,
-        "audio_s": len(mic.samples) / SAMPLE_RATE, "frame_seconds": loop._frame_seconds,
+        "audio_s": mic.length / SAMPLE_RATE, "frame_seconds": loop._frame_seconds,
         "maxrss_ready_kb": rss_ready_kb, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "virtual_buffers_bytes": int(buffers), "probes": probes, "redecodes": redecodes,
         "speech_end_due": [mic.due(u["speech_end"]) for u in plan["utterances"]],
@@ -382,6 +406,10 @@ def analyse(plan: dict, run: dict) -> list[dict]:
 
     def owner(position: int) -> int:
         return max(0, int(np.searchsorted(starts, position, side="right")) - 1)
+
+    for record, u in zip(records, utterances):
+        record["assistant_speaking_over_it"] = any(a < u["speech_end"] and b > u["speech_start"]
+                                                   for a, b in run["segments"])
 
     for probe in hearing:
         record = records[owner(probe["position"])]
@@ -526,6 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join([Path(sys.executable).name, *sys.argv])
     print(f"command: {command}", flush=True)
     bench_started = time.monotonic()
+    load_before = os.getloadavg()
 
     t = time.monotonic()
     wav, plan_path, plan = build_session(args.limit)
@@ -548,6 +577,8 @@ def main(argv: list[str] | None = None) -> int:
         "utterances": len(records), "answered": len(answered),
         "heard_not_answered": sum(1 for r in records if r["endpoints"] and not r.get("answered")),
         "missed": sum(1 for r in records if not r["endpoints"]),
+        "missed_while_assistant_spoke": sum(1 for r in records if not r["endpoints"]
+                                            and r["assistant_speaking_over_it"]),
         "split_endpoints": sum(max(0, r["endpoints"] - 1) for r in records),
         "reply_kind_as_expected": sum(1 for r in answered if r.get("reply_kind") == r["expected_kind"]),
         "first_audio_outside_realtime_window": sum(1 for r in answered if not r.get("within_realtime_window")),
@@ -572,6 +603,7 @@ def main(argv: list[str] | None = None) -> int:
         print("measuring start-up...", flush=True)
         figures["startup"] = measure_startup(args.startup_runs, not args.no_cold)
     figures["bench_wall_s"] = time.monotonic() - bench_started
+    figures["load_average"] = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
 
     # -- report
     print()
@@ -628,7 +660,8 @@ def main(argv: list[str] | None = None) -> int:
         if "cold_stages_s" in figures["startup"]:
             print("start-up stages, cold LM cache: "
                   + ", ".join(f"{k} {v:.2f}" for k, v in figures["startup"]["cold_stages_s"].items()))
-    print(f"\nbenchmark took {figures['bench_wall_s']:.0f} s")
+    print(f"\nbenchmark took {figures['bench_wall_s']:.0f} s; 1-min load average {load_before[0]:.1f} before, "
+          f"{figures['load_average']['after'][0]:.1f} after, on {os.cpu_count()} CPUs")
 
     if args.json:
         payload = {"command": command, "settings": {"limit": args.limit, "speed": args.speed,

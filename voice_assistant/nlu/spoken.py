@@ -6,9 +6,12 @@ Speech recognizers confuse short words ("can't" / "can"), so:
 * "can" and "can't" sound alike (the final t is often silent), so each top
   hypothesis is also checked with "can" read as "can not", unless the person
   plainly reassures ("I can still feel my legs fine");
-* otherwise the best hypothesis is kept unless another one is understood with
-  clearly more confidence (the grammar-biased Vosk pass, or a PocketSphinx
-  n-best entry).
+* otherwise the hypotheses vote: each reading (kind and intent) collects
+  1/(1+rank) from every hypothesis that reads that way (half that for a
+  decline, which is no reading at all), so a garbled best guess
+  is outvoted by several alternatives that agree, while one stray alternative
+  ("what's the weather *leg* tomorrow") cannot turn an off-topic question into
+  an answer.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from voice_assistant.nlu.matcher import Match, Matcher
 from voice_assistant.stt.base import Transcript
 
 RED_FLAG_HYPOTHESES = 3
-CLEARLY_BETTER = 0.15
+#: A decline is the absence of a reading, so it votes at half weight.
+NOT_UNDERSTOOD_VOTE = 0.5
 _CAN = re.compile(r"\bcan\b(?! not\b)")
 _REASSURED = re.compile(r"\b(still|fine|okay|ok|normally|properly|well)\b")
 
@@ -45,9 +49,12 @@ def interpret(matcher: Matcher, transcript: Transcript) -> Interpretation:
             negated = matcher.match(_CAN.sub("can not", heard))
             if negated.kind == "red_flag":
                 return Interpretation(text, negated)
-    best_text, best = hypotheses[0], matches[0]
-    for text, match in zip(hypotheses[1:], matches[1:]):
-        understood = match.kind in ("answer", "command")
-        if understood and match.confidence >= best.confidence + CLEARLY_BETTER:
-            best_text, best = text, match
-    return Interpretation(best_text, best)
+    votes: dict[tuple[str, str | None], float] = {}
+    for rank, match in enumerate(matches):
+        key = (match.kind, match.intent)
+        understood = match.kind in ("answer", "command", "red_flag")
+        votes[key] = votes.get(key, 0.0) + (1.0 if understood else NOT_UNDERSTOOD_VOTE) / (1 + rank)
+    first = (matches[0].kind, matches[0].intent)
+    winner = max(votes, key=lambda key: (votes[key], key == first))
+    index = next(i for i, match in enumerate(matches) if (match.kind, match.intent) == winner)
+    return Interpretation(hypotheses[index], matches[index])

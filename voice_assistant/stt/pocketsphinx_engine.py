@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -43,6 +43,11 @@ class LanguageModelSettings:
     language_weight: float = 6.5
     word_insertion_penalty: float = 0.65
     alternatives: int = 5
+    #: Synthetic and very clean recordings contain runs of exact digital zeros,
+    #: which throw PocketSphinx's features off; half a bit of seeded noise fixes
+    #: that (espeak-ng at 130 wpm: 12 -> 15 of 18 answered) and is harmless on
+    #: real microphones, which are never that quiet.
+    decoder_options: dict = field(default_factory=lambda: {"dither": True, "seed": 1})
 
 
 def cache_dir() -> Path:
@@ -104,7 +109,8 @@ class PocketSphinxRecognizer(Recognizer):
         try:
             self.decoder = pocketsphinx.Decoder(
                 hmm=str(acoustic), lm=str(arpa), dict=str(dictionary), lw=self.settings.language_weight,
-                wip=self.settings.word_insertion_penalty, samprate=self.sample_rate, loglevel="FATAL")
+                wip=self.settings.word_insertion_penalty, samprate=self.sample_rate, loglevel="FATAL",
+                **self.settings.decoder_options)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"PocketSphinx could not load its model: {exc}",
                              f"delete the cache folder {arpa.parent} and try again") from None

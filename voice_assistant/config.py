@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, fields
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import platformdirs
 
+from voice_assistant.dialogue.state import MAX_RATE, MIN_RATE
 from voice_assistant.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -44,11 +46,19 @@ def load_settings(path: Path) -> UserSettings:
         log.warning("ignoring settings file %s: not a JSON object", path)
         return UserSettings()
     known = {f.name for f in fields(UserSettings)}
-    values = {k: v for k, v in data.items() if k in known and isinstance(v, (int, float))}
-    try:
-        return UserSettings(**values)
-    except (TypeError, ValueError):
-        return UserSettings()
+    values = {}
+    for key, value in data.items():
+        if key not in known:
+            continue
+        # Only a finite number within the dialogue's own range: a hand-edited 100,
+        # NaN or true must not stop the assistant from starting.
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or not MIN_RATE <= value <= MAX_RATE):
+            log.warning("ignoring %s=%r in settings file %s: use a number from %s to %s", key, value, path,
+                        MIN_RATE, MAX_RATE)
+            continue
+        values[key] = float(value)
+    return UserSettings(**values)
 
 
 def save_settings(path: Path, settings: UserSettings) -> None:
@@ -57,7 +67,12 @@ def save_settings(path: Path, settings: UserSettings) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".settings.", suffix=".json")
         try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
+            try:
+                out = os.fdopen(handle, "w", encoding="utf-8")
+            except BaseException:
+                os.close(handle)
+                raise
+            with out:
                 json.dump(asdict(settings), out)
                 out.flush()
                 os.fsync(out.fileno())

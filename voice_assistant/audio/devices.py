@@ -64,7 +64,7 @@ def resolve_device(spec: str | None, kind: str, sd=None) -> DeviceInfo:
         sd = sd or load_sounddevice()
         default = sd.default.device[0 if kind == "input" else 1]
         return next((d for d in usable if d.index == default), usable[0])
-    if spec.isdigit():
+    if spec.strip().isascii() and spec.strip().isdigit():  # not str.isdigit alone: '²' is a digit int() refuses
         index = int(spec)
         match = next((d for d in usable if d.index == index), None)
         if match is None:
@@ -122,7 +122,7 @@ class MicrophoneSource(AudioSource):
             try:
                 data = self._queue.get(timeout=0.5)
             except queue.Empty:
-                if not self._stream.active and not self._closed.is_set():
+                if not self._stream_active() and not self._closed.is_set():
                     raise DeviceError(f"the microphone {self.device.name!r} stopped delivering audio",
                                       "check the connection")
                 continue
@@ -136,6 +136,12 @@ class MicrophoneSource(AudioSource):
                 samples = self._resampler.resample_chunk(samples)
             yield to_int16(samples).tobytes()
 
+    def _stream_active(self) -> bool:
+        try:
+            return bool(self._stream.active)
+        except Exception:  # noqa: BLE001 - PortAudio errors once the device is gone
+            return False
+
     def close(self) -> None:
         if self._closed.is_set():
             return
@@ -143,8 +149,13 @@ class MicrophoneSource(AudioSource):
         try:
             self._stream.stop()
             self._stream.close()
+        except Exception as exc:  # noqa: BLE001 - an unplugged device fails to stop; it is closed anyway
+            log.warning("closing the microphone failed: %s", exc)
         finally:
-            self._queue.put(None)
+            try:
+                self._queue.put_nowait(None)
+            except queue.Full:
+                pass
 
 
 class SpeakerSink(AudioSink):

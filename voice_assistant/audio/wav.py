@@ -45,6 +45,10 @@ class WavFileSource(AudioSource):
                     if self._closed:
                         return
                     mono = frames.mean(axis=1, dtype=np.float32)
+                    # A float file may hold NaN or infinity: silence them rather than
+                    # casting garbage (and a numpy warning on stderr) into the PCM.
+                    if not np.isfinite(mono).all():
+                        mono = np.nan_to_num(mono, nan=0.0, posinf=1.0, neginf=-1.0)
                     if resampler is not None:
                         mono = resampler.resample_chunk(mono)
                     if mono.size:

@@ -34,6 +34,14 @@ def load_pack(path: str | Path | None = None) -> KnowledgePack:
 def from_yaml(text: str, name: str = "<text>") -> KnowledgePack:
     """Parse YAML text into a :class:`KnowledgePack`."""
     try:
+        return _from_yaml(text, name)
+    except RecursionError:  # PyYAML composes recursively: '[[[[...' thousands deep
+        raise KnowledgeError(f"{name}: not valid YAML: nested too deeply",
+                             "a pack is a mapping of lists of mappings; flatten the structure") from None
+
+
+def _from_yaml(text: str, name: str) -> KnowledgePack:
+    try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -45,7 +53,7 @@ def from_yaml(text: str, name: str = "<text>") -> KnowledgePack:
         raise KnowledgeError(f"{name}: the file is empty", "a pack needs pack, disclaimer, greeting, "
                              "emergency, red_flags and entries")
     lines: dict[str, int] = {}
-    _index_lines(root, "", lines, name)
+    _index_lines(root, "", lines, name, set())
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:  # e.g. a !!python tag that safe_load refuses
@@ -83,8 +91,17 @@ def _read_text(file: Path) -> str:
                              "save the file as UTF-8") from None
 
 
-def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], name: str) -> None:
-    """Record the line of every key path, and reject duplicate keys (YAML would silently keep the last)."""
+def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], name: str, seen_nodes: set[int]) -> None:
+    """Record the line of every key path, and reject duplicate keys (YAML would silently keep the last).
+
+    Aliases (``*name``) are refused: the composer shares the anchored node, so
+    a few hundred bytes of nested aliases would otherwise expand
+    exponentially here and in the schema checks ("billion laughs").
+    """
+    if id(node) in seen_nodes:
+        raise KnowledgeError(f"{name}{_line_for(path, lines)}: {path or 'top level'}: YAML aliases are not allowed",
+                             "write the text out in full instead of using &name / *name")
+    seen_nodes.add(id(node))
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
@@ -96,11 +113,11 @@ def _index_lines(node: yaml.Node, path: str, lines: dict[str, int], name: str) -
                                      "each key may appear once in a mapping")
             seen.add(key)
             lines[child] = key_node.start_mark.line + 1
-            _index_lines(value_node, child, lines, name)
+            _index_lines(value_node, child, lines, name, seen_nodes)
             lines[child] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, f"{path}[{i}]", lines, name)
+            _index_lines(item, f"{path}[{i}]", lines, name, seen_nodes)
 
 
 def _line_for(path: str, lines: dict[str, int]) -> str:

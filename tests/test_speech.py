@@ -1,0 +1,102 @@
+"""Real speech in: synthesized voices -> PocketSphinx with the pack's language model -> matcher -> answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from speech import VOICES, available, synthesize
+from voice_assistant.app import build_recognizer
+from voice_assistant.audio.wav import WavFileSource
+from voice_assistant.dialogue import DialogueState
+from voice_assistant.nlu.spoken import interpret
+
+pytestmark = pytest.mark.slow
+
+CASES = [
+    ("what causes back spasms", "answer", "causes_overview"),
+    ("how do I get my back to unlock", "answer", "relief_overview"),
+    ("should I use ice or heat", "answer", "relief_compresses"),
+    ("when should I see a doctor", "answer", "when_to_see_doctor"),
+    ("can I wear high heels", "answer", "relief_shoes"),
+    ("will a massage help", "answer", "relief_massage"),
+    ("what are the symptoms of a back spasm", "answer", "symptoms"),
+    ("can weak stomach muscles cause this", "answer", "cause_weak_abdominal_muscles"),
+    ("I can't feel my left leg", "red_flag", "loss_of_feeling_in_limb"),
+    ("I wet myself", "red_flag", "bladder_or_bowel_control"),
+    ("I keep losing my balance", "red_flag", "loss_of_balance"),
+    ("how long should I ice it", "decline", None),
+    ("what dose of ibuprofen should I take", "decline", None),
+    ("what's the weather like tomorrow", "decline", None),
+    ("tell me a joke", "decline", None),
+    ("say that again", "command", "repeat"),
+    ("what can I ask", "command", "help"),
+    ("slow down", "command", "slower"),
+]
+OFF_TOPIC = ["what's the weather like tomorrow", "tell me a joke"]
+#: Required share of correct answers per voice. espeak-ng's formant voice is far from the
+#: recordings PocketSphinx was trained on; festival's diphone and HTS voices are closer.
+MINIMUM = {"espeak-us-175": 0.8, "espeak-us-130": 0.8, "festival-kal": 0.94, "festival-ked": 0.94,
+           "festival-slt": 0.94}
+
+
+@pytest.fixture(scope="module")
+def recognizer(pack):
+    return build_recognizer("pocketsphinx", pack, notify=lambda message: None)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory):
+    return tmp_path_factory.mktemp("voices")
+
+
+def _answer(core_dialogue, matcher, recognizer, path):
+    transcript = recognizer.transcribe(WavFileSource(path).chunks())
+    chosen = interpret(matcher, transcript)
+    reply, _ = core_dialogue.respond(DialogueState(), chosen.text, chosen.match)
+    return transcript, reply
+
+
+@pytest.mark.parametrize("voice", list(VOICES))
+def test_spoken_questions_are_answered(voice, recognizer, voices, dialogue, matcher):
+    if not available(voice):
+        pytest.skip(f"{voice} is not installed (see scripts/setup)")
+    wrong = []
+    for text, kind, intent in CASES:
+        transcript, reply = _answer(dialogue, matcher, recognizer, synthesize(text, voice, voices))
+        if reply.kind != kind or (intent is not None and reply.intent != intent):
+            wrong.append((text, transcript.text, reply.kind, reply.intent))
+        if text in OFF_TOPIC:
+            assert reply.kind == "decline", (voice, text, transcript.text, reply.intent)
+    share = 1 - len(wrong) / len(CASES)
+    assert share >= MINIMUM[voice], wrong
+
+
+def test_red_flags_are_heard_in_natural_voices(recognizer, voices, dialogue, matcher, pack):
+    for voice in ("festival-kal", "festival-slt"):
+        if not available(voice):
+            pytest.skip("festival is not installed")
+        for text in ("my back is spasming and I can't feel my left leg", "I lost control of my bladder"):
+            _, reply = _answer(dialogue, matcher, recognizer, synthesize(text, voice, voices))
+            assert reply.kind == "red_flag" and reply.chunks[0].endswith(pack.emergency), (voice, text)
+
+
+def test_transcribe_and_ask_wav_commands(voices):
+    wav = synthesize("what causes back spasms", "festival-slt" if available("festival-slt") else "espeak-us-130",
+                     voices)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    run = [sys.executable, "-m", "voice_assistant"]
+    transcribed = subprocess.run([*run, "transcribe", "--engine", "pocketsphinx", str(wav)], capture_output=True,
+                                 text=True, timeout=300, env=env)
+    assert transcribed.returncode == 0, transcribed.stderr
+    assert transcribed.stdout.startswith(str(wav)) and "causes" in transcribed.stdout
+    asked = subprocess.run([*run, "ask", "--json", "--wav", str(wav)], capture_output=True, text=True, timeout=300,
+                           env=env)
+    assert asked.returncode == 0, asked.stderr
+    reply = json.loads(asked.stdout)
+    assert reply["intent"] == "causes_overview" and "causes" in reply["transcript"]
+    assert "PocketSphinx" in asked.stderr  # the one-line notice: no Vosk model here

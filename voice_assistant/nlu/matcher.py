@@ -37,6 +37,9 @@ makes made thing things something anything really bit lot much many way one tell
 """.split())
 
 
+_QUESTION = re.compile(r"\b(what|how|why|when|where|which|should|could|can i|can you|is it|is this|do i|does|will|"
+                       r"tell me|explain)\b")
+
 #: Weight of a word met only in a candidate's example phrasings; curated keywords weigh 1.
 EXAMPLE_WORD_WEIGHT = 0.35
 
@@ -128,8 +131,10 @@ class Matcher:
         confidence = round(max(0.0, min(1.0, confidence)), 3)
         top = self._candidates[best]
         if flags:
+            # Answer the rest only if it asks something: "my back is spasming and I
+            # can't feel my leg" is a report, and the warning is the whole reply.
             confident = confidence >= self.settings.topic_after_red_flag_threshold
-            topic = top.id if (confident and not top.is_decline) else None
+            topic = top.id if (confident and not top.is_decline and _QUESTION.search(rest)) else None
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
         if not flags and confidence < self.settings.answer_threshold:
             # Not a confident question: maybe a command said in other words ('whoa, too fast').

@@ -1,14 +1,18 @@
 """Spoken accuracy: synthesized dev-set utterances through recognizer, interpreter and dialogue.
 
-Usage: python bench/bench_speech.py [--limit N | --all] [--noise-voices espeak175,kal|all|none]
-                                    [--voices ...] [--workers 2] [--json PATH]
+Usage: python bench/bench_speech.py [--limit N | --all] [--noise-limit N]
+                                    [--noise-voices espeak175,kal|all|none] [--voices ...]
+                                    [--workers 2] [--json PATH]
 
 A stratified, deterministic subset of tests/data/dev_set.yaml (120 utterances
 by default, every category in proportion) is synthesized with five voices
 (espeak-ng en-us at 175 and 130 wpm; festival kal, ked and slt), cached under
 bench/out/speech/<voice>/ by a hash of the text. Two voices (espeak175 and kal)
 are also heard through white noise and babble (4-6 other utterances in other
-voices) at 20, 10 and 5 dB SNR, measured on the speech's active frames.
+voices) at 20, 10 and 5 dB SNR, measured on the speech's active frames. The
+noisy conditions use a stratified half of the subset (60 utterances by default,
+``--noise-limit``): noisy audio decodes 2-3 times slower than clean, and the
+whole default run has to stay under ten minutes on two cores.
 
 Each WAV goes through the app's own path: WavFileSource (any rate -> 16 kHz
 mono), the PocketSphinx recognizer, nlu.spoken.interpret over its n-best, and
@@ -58,6 +62,8 @@ from voice_assistant.audio.wav import WavFileSource  # noqa: E402
 DEV_SET = ROOT / "tests" / "data" / "dev_set.yaml"
 OUT = ROOT / "bench" / "out" / "speech"
 DEFAULT_LIMIT = 120
+#: Utterances per noisy condition by default: a stratified subset of the clean ones.
+DEFAULT_NOISE_LIMIT = 60
 #: voice name -> espeak-ng command prefix (text on stdin), or a festival voice for text2wave.
 VOICES: dict[str, list[str] | str] = {
     "espeak175": ["espeak-ng", "-v", "en-us", "-s", "175", "--stdin"],
@@ -334,11 +340,11 @@ def decode_one(core, recognizer, case: dict, path: Path) -> dict:
     from voice_assistant.nlu.spoken import interpret
 
     source = WavFileSource(path)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     try:
         transcript = recognizer.transcribe(source.chunks())
     except Exception as exc:  # noqa: BLE001 - an engine failure is a figure here, not the end of the run
-        decode_s = time.perf_counter() - start
+        decode_s, decode_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
         error = f"{type(exc).__name__}: {exc}"
         _end_utterance(recognizer)
         reference = wer_words(case["text"])
@@ -346,9 +352,9 @@ def decode_one(core, recognizer, case: dict, path: Path) -> dict:
             "text": case["text"], "category": case["category"], "kind": case["kind"], "intent": case["intent"],
             "transcript": "", "alternatives": [], "chosen": "", "reply_kind": "error", "reply_intent": None,
             "correct": False, "error": error, "ref_words": len(reference), "edits": len(reference),
-            "audio_s": float(source.info.duration), "decode_s": decode_s,
+            "audio_s": float(source.info.duration), "decode_s": decode_s, "decode_cpu_s": decode_cpu_s,
         }
-    decode_s = time.perf_counter() - start
+    decode_s, decode_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
     chosen = interpret(core.matcher, transcript)
     reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
     reference, hypothesis = wer_words(case["text"]), wer_words(transcript.text)
@@ -358,7 +364,7 @@ def decode_one(core, recognizer, case: dict, path: Path) -> dict:
         "chosen": chosen.text, "reply_kind": reply.kind, "reply_intent": reply.intent,
         "correct": is_correct(case, reply.kind, reply.intent), "error": None,
         "ref_words": len(reference), "edits": edit_distance(reference, hypothesis),
-        "audio_s": float(source.info.duration), "decode_s": decode_s,
+        "audio_s": float(source.info.duration), "decode_s": decode_s, "decode_cpu_s": decode_cpu_s,
     }
 
 
@@ -371,8 +377,9 @@ def run_task(task: tuple[str, str, list[tuple[dict, str]]]) -> dict:
         record = decode_one(core, recognizer, case, Path(path))
         record.update(voice=voice, condition=condition)
         records.append(record)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     return {"records": records, "pid": os.getpid(), "load_s": _WORKER["load_s"],
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": usage.ru_maxrss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}
 
 
 def typed_records(cases: list[dict], knowledge: str | None) -> list[dict]:
@@ -388,7 +395,7 @@ def typed_records(cases: list[dict], knowledge: str | None) -> list[dict]:
         out.append({"text": case["text"], "category": case["category"], "kind": case["kind"],
                     "intent": case["intent"], "transcript": case["text"], "reply_kind": reply.kind,
                     "reply_intent": reply.intent, "correct": is_correct(case, reply.kind, reply.intent),
-                    "ref_words": n, "edits": 0, "audio_s": None, "decode_s": None,
+                    "ref_words": n, "edits": 0, "audio_s": None, "decode_s": None, "decode_cpu_s": None,
                     "voice": "typed", "condition": "-"})
     return out
 
@@ -404,6 +411,7 @@ def summarize(records: list[dict]) -> dict:
     off = [r for r in records if r["category"] == "off_topic"]
     near = [r for r in records if r["category"] == "near_topic"]
     rtfs = [r["decode_s"] / r["audio_s"] for r in records if r.get("audio_s")]
+    cpu_rtfs = [r["decode_cpu_s"] / r["audio_s"] for r in records if r.get("audio_s")]
     categories = {}
     for r in records:
         categories.setdefault(r["category"], []).append(int(r["correct"]))
@@ -420,6 +428,8 @@ def summarize(records: list[dict]) -> dict:
         "near_topic_declined": rate(near, lambda r: r["reply_kind"] == "decline"),
         "rtf_median": statistics.median(rtfs) if rtfs else None,
         "rtf_p95": sorted(rtfs)[int(0.95 * (len(rtfs) - 1))] if rtfs else None,
+        "rtf_cpu_median": statistics.median(cpu_rtfs) if cpu_rtfs else None,
+        "rtf_cpu_p95": sorted(cpu_rtfs)[int(0.95 * (len(cpu_rtfs) - 1))] if cpu_rtfs else None,
         "audio_s": sum(r["audio_s"] for r in records if r.get("audio_s")),
         "categories": {name: {"items": len(v), "correct": sum(v), "accuracy": sum(v) / len(v)}
                        for name, v in sorted(categories.items())},
@@ -432,26 +442,42 @@ def _pct(value: float | None) -> str:
 
 def print_table(groups: list[dict]) -> None:
     header = (f"{'voice':<10} {'condition':<9} {'utts':>4} {'WER':>6} {'correct':>7} {'RF recall':>9} "
-              f"{'RF false':>8} {'off decl':>8} {'near decl':>9} {'RTF med':>7} {'errors':>6}")
+              f"{'RF false':>8} {'off decl':>8} {'near decl':>9} {'RTF wall':>8} {'RTF cpu':>7} {'errors':>6}")
     print(header)
     print("-" * len(header))
     for g in groups:
         s = g["summary"]
         rtf = "-" if s["rtf_median"] is None else f"{s['rtf_median']:.3f}"
+        cpu = "-" if s["rtf_cpu_median"] is None else f"{s['rtf_cpu_median']:.3f}"
         print(f"{g['voice']:<10} {g['condition']:<9} {s['utterances']:>4} {_pct(s['wer']):>6} "
               f"{_pct(s['correct']):>7} {_pct(s['red_flag_recall']):>9} {_pct(s['red_flag_false_alarm_rate']):>8} "
-              f"{_pct(s['off_topic_declined']):>8} {_pct(s['near_topic_declined']):>9} {rtf:>7} "
+              f"{_pct(s['off_topic_declined']):>8} {_pct(s['near_topic_declined']):>9} {rtf:>8} {cpu:>7} "
               f"{s['engine_errors']:>6}")
+
+
+def _git_revision() -> str | None:
+    """The commit measured, with '+dirty' when the working tree differs from it."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
 
 
 def main() -> int:
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="?", default=str(DEV_SET))
     parser.add_argument("--knowledge", default=None)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help=f"utterances (default {DEFAULT_LIMIT})")
     size.add_argument("--all", action="store_true", help="every utterance of the set")
+    parser.add_argument("--noise-limit", default=str(DEFAULT_NOISE_LIMIT),
+                        help=f"utterances per noisy condition, or 'all' (default {DEFAULT_NOISE_LIMIT})")
     parser.add_argument("--voices", default="all", help=f"comma-separated from {','.join(VOICES)} (default all)")
     parser.add_argument("--noise-voices", default=",".join(DEFAULT_NOISE_VOICES),
                         help="voices also heard in noise: comma-separated, 'all' or 'none'")
@@ -475,11 +501,17 @@ def main() -> int:
     out = Path(args.out)
     cases = stratified_subset(load_cases(Path(args.cases)), None if args.all else args.limit)
     texts = [case["text"] for case in cases]
+    if args.noise_limit != "all" and not args.noise_limit.isdigit():
+        parser.error("--noise-limit takes a number or 'all'")
+    noise_cases = stratified_subset(cases, None if args.noise_limit == "all" else int(args.noise_limit))
     conditions = [(v, "clean") for v in voices]
     conditions += [(v, f"{noise}{snr}") for v in noise_voices for noise in NOISES for snr in SNRS]
 
+    def cases_of(condition: str) -> list[dict]:
+        return cases if condition == "clean" else noise_cases
+
     t0 = time.perf_counter()
-    noisy_jobs = [(v, c, t) for v, c in conditions if c != "clean" for t in texts]
+    noisy_jobs = [(v, c, case["text"]) for v, c in conditions if c != "clean" for case in noise_cases]
     needed = [(v, t) for v, _ in conditions for t in texts]
     needed += babble_voices(noisy_jobs, texts, list(VOICES))
     synthesized = synthesize_all(needed, out)
@@ -496,8 +528,11 @@ def main() -> int:
     tasks = []
     for voice, condition in conditions:
         items = [(case, str(clean_path(voice, case["text"], out) if condition == "clean"
-                            else noisy[(voice, condition, case["text"])])) for case in cases]
+                            else noisy[(voice, condition, case["text"])])) for case in cases_of(condition)]
         tasks += [(voice, condition, items[i:i + TASK_SIZE]) for i in range(0, len(items), TASK_SIZE)]
+    # The slowest first (babble at low SNR decodes several times slower), so both workers finish together.
+    tasks.sort(key=lambda task: (task[1] == "clean", task[1].startswith("white"),
+                                 int(task[1].lstrip("abcdefghijklmnopqrstuvwxyz") or 99)))
     records: list[dict] = []
     workers: dict[int, dict] = {}
     t0 = time.perf_counter()
@@ -506,11 +541,14 @@ def main() -> int:
             tqdm(total=sum(len(t[2]) for t in tasks), desc="decode", unit="utt", file=sys.stderr) as bar:
         for result in pool.imap_unordered(run_task, tasks):
             records += result["records"]
-            workers[result["pid"]] = {"load_s": result["load_s"], "max_rss_mb": result["max_rss_mb"]}
+            workers[result["pid"]] = {"load_s": result["load_s"], "max_rss_mb": result["max_rss_mb"],
+                                      "cpu_s": result["cpu_s"]}
             bar.update(len(result["records"]))
     decode_wall_s = time.perf_counter() - t0
+    load_after = os.getloadavg()[0]
 
     order = {text: i for i, text in enumerate(texts)}
+    revision = _git_revision()
     groups = [{"voice": "typed", "condition": "-", "summary": summarize(typed_records(cases, args.knowledge))}]
     for voice, condition in conditions:
         mine = sorted((r for r in records if r["voice"] == voice and r["condition"] == condition),
@@ -518,6 +556,7 @@ def main() -> int:
         groups.append({"voice": voice, "condition": condition, "summary": summarize(mine), "records": mine})
     total_s = time.perf_counter() - started
 
+    print(f"revision {revision}; {len(cases)} utterances clean, {len(noise_cases)} per noisy condition")
     print_table(groups)
     loads = [w["load_s"] for w in workers.values()]
     rss = max(w["max_rss_mb"] for w in workers.values())
@@ -534,10 +573,16 @@ def main() -> int:
     print(f"time: {total_s:.0f} s total ({prepare_s:.0f} s synthesis and noise, {synthesized} WAVs synthesized; "
           f"{decode_wall_s:.0f} s decoding with {len(workers)} worker(s); "
           f"{sum(r['audio_s'] for r in records) / 60:.1f} min of audio)")
+    cpu_s = sum(w["cpu_s"] for w in workers.values())
+    print(f"decoding CPU: {cpu_s:.0f} s over {len(workers)} worker(s) "
+          f"(about {cpu_s / len(workers):.0f} s of wall time on otherwise idle cores); "
+          f"load average {load_before:.1f} at start, {load_after:.1f} after decoding")
 
     if args.json:
         figures = {
-            "settings": {"cases": args.cases, "utterances": len(cases), "voices": voices,
+            "revision": revision,
+            "settings": {"cases": args.cases, "utterances": len(cases), "noise_utterances": len(noise_cases),
+                         "voices": voices,
                          "noise_voices": noise_voices, "noises": list(NOISES), "snrs_db": list(SNRS),
                          "active_range_db": ACTIVE_RANGE_DB, "workers": len(workers), "task_size": TASK_SIZE,
                          "engine": "pocketsphinx"},
@@ -546,7 +591,9 @@ def main() -> int:
             "load_s_first": first_load_s,
             "load_s_workers": loads,
             "peak_rss_mb": rss,
-            "time_s": {"total": total_s, "prepare": prepare_s, "decode": decode_wall_s},
+            "time_s": {"total": total_s, "prepare": prepare_s, "decode": decode_wall_s,
+                       "decode_cpu": sum(w["cpu_s"] for w in workers.values())},
+            "load_average": {"start": load_before, "after_decoding": load_after},
             "synthesized": synthesized,
         }
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -134,7 +134,8 @@ class MicrophoneSource(AudioSource):
             samples = np.frombuffer(data, dtype=np.float32)
             if self._resampler is not None:
                 samples = self._resampler.resample_chunk(samples)
-            yield to_int16(samples).tobytes()
+            if samples.size:  # the resampler holds back its first few milliseconds
+                yield to_int16(samples).tobytes()
 
     def _stream_active(self) -> bool:
         try:
@@ -150,7 +151,7 @@ class MicrophoneSource(AudioSource):
             self._stream.stop()
             self._stream.close()
         except Exception as exc:  # noqa: BLE001 - an unplugged device fails to stop; it is closed anyway
-            log.warning("closing the microphone failed: %s", exc)
+            log.debug("closing the microphone failed: %s", exc)
         finally:
             try:
                 self._queue.put_nowait(None)

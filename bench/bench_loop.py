@@ -661,6 +661,10 @@ def main(argv: list[str] | None = None) -> int:
     sess, mem = figures["session"], figures["memory"]
     print(f"session: {sess['audio_s']:.0f} s of audio in {sess['wall_s']:.0f} s wall "
           f"(speed {args.speed:g}, gaps {max(args.speed, args.gap_speed):g}x), loop process CPU {sess['cpu_s']:.0f} s")
+    if args.speed != 1:
+        print(f"caveat: --speed {args.speed:g} feeds audio faster than real time while the loop's work takes the "
+              "same wall time; 'end of speech -> first audio' includes the 0.7 s end-of-speech silence at that "
+              "speed, and the CPU is busier than with a real microphone")
     print()
     p95 = figures["endpoint_to_audio_s"]["p95"]
     table = [("endpoint -> first audio p95", f"{ms(p95)} ms", "<= 150 ms",

@@ -205,9 +205,6 @@ def test_recognizer_fault_drops_the_utterance_and_the_next_is_answered(core, rec
     assert events.of("state")[-1].text == "idle"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (loop.py _feed): after a recognizer fault the segmenter is reset "
-                                       "mid-speech, so the rest of the same utterance is heard and answered as "
-                                       "a new question ('causes back spasms'), right after 'I did not catch that'")
 def test_recognizer_fault_does_not_answer_the_rest_of_the_utterance(core, recognizer, voices):
     flaky = FlakyRecognizer(recognizer, fail_on=10)
     events, _, _, _ = _run(core, flaky, _recording(voices, (CAUSES, 4.0), (UNLOCK, 2.0)))
@@ -478,9 +475,6 @@ class _SaysSlowerOnce:
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (loop.py _spot): on_rate_change is not guarded there as it is in "
-                                       "_act, so a ConfigError (disk full) during a spoken 'slower' barge-in "
-                                       "ends the conversation with an exception")
 def test_settings_save_failure_during_barge_in_is_an_error_event(core):
     events, _, _, _ = _run(core, ScriptedRecognizer(), silence(3.0).tobytes(), EspeakSynthesizer(), greet=True,
                            spotter=_SaysSlowerOnce(), on_rate_change=_save_fails)

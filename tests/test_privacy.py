@@ -47,7 +47,10 @@ def _audit(event: str, args: tuple) -> None:
             record["writes"].append(os.fsdecode(path))
     elif event in ("os.rename", "os.mkdir", "os.remove", "os.rmdir", "os.truncate", "os.symlink", "os.link",
                    "tempfile.mkstemp", "tempfile.mkdtemp", "shutil.copyfile", "shutil.move"):
-        record["writes"] += [os.fsdecode(a) for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+        paths = [os.fsdecode(a) for a in args[:2] if isinstance(a, (str, bytes, os.PathLike))]
+        # A name relative to a directory descriptor (TemporaryDirectory's clean-up) lies inside
+        # a folder whose creation was already recorded.
+        record["writes"] += [p for p in paths if os.path.isabs(p) or not any(isinstance(a, int) for a in args)]
     elif event in ("socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo", "socket.bind"):
         record["network"].append((event, repr(args[1:])[:120]))
 

@@ -56,12 +56,15 @@ def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
     """
     env = os.environ if env is None else env
     vosk_model = find_vosk_model(model, env)
-    choice = choose_engine(engine, vosk_model)
+    # An explicit --model is meant for Vosk: report what is wrong with it rather than fall back.
+    choice = choose_engine("vosk" if (model and engine == "auto") else engine, vosk_model)
     if choice.notice:
         notify(choice.notice)
     if choice.engine == "vosk":
         from voice_assistant.stt.vosk_engine import VoskRecognizer
 
+        if vosk_model is None and model:
+            return VoskRecognizer(Path(model).expanduser(), vosk_phrases(pack) + list(extra_phrases))
         if vosk_model is None:
             where = ", ".join(str(p) for p in vosk_model_candidates(model, env))
             raise ModelError(f"no Vosk model found (looked in {where})",

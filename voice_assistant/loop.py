@@ -96,6 +96,7 @@ class ConversationLoop:
         self._pending: list[Reply] = []
         self._ending = False
         self._stop = threading.Event()
+        self._discarding = False
         self.endpoint_time = 0.0
 
     # -- public ---------------------------------------------------------------------------
@@ -153,13 +154,16 @@ class ConversationLoop:
             return
         was_in_speech = self.segmenter.in_speech
         utterance = self.segmenter.feed(frame, self.classifier.is_speech(frame))
-        if self.segmenter.in_speech and not was_in_speech:
+        if self.segmenter.in_speech and not was_in_speech and not self._discarding:
             self._session = self.recognizer.session()
             self.events.emit("state", "hearing")
             self._feed(self.segmenter.audio_so_far())
         elif self._session is not None:
             self._feed(frame)
-        if utterance is not None:
+        if utterance is not None and self._discarding:
+            self._discarding = False
+            self.events.emit("state", "listening")
+        elif utterance is not None:
             self.endpoint_time = time.monotonic()
             self._on_utterance(utterance.pcm)
         elif not self.segmenter.in_speech:
@@ -172,7 +176,8 @@ class ConversationLoop:
             log.warning("recognizer failed on a chunk: %s", exc)
             self.events.emit("error", "I did not catch that.", where="recognizer")
             self._drop_session()
-            self.segmenter.reset()
+            # Ignore the rest of this utterance: half a sentence can lose its "not".
+            self._discarding = True
             return
         if partial:
             self.events.emit("partial", partial)
@@ -210,6 +215,7 @@ class ConversationLoop:
             self.events.emit("error", "I did not catch that.", where="recognizer")
             return
         decoded = time.monotonic()
+        self._reprompted = False  # one reprompt per silence, not per session
         chosen = interpret(self.core.matcher, transcript)
         text = self._through_wake_word(chosen.text)
         self._last_activity = self._frames
@@ -263,15 +269,9 @@ class ConversationLoop:
         return after[1].strip()
 
     def _act(self, reply: Reply) -> None:
+        self._apply_rate(reply)
         for action in reply.actions:
-            if action.name == "set_rate" and action.value is not None:
-                self.speaker.set_rate(action.value)
-                if self.on_rate_change is not None:
-                    try:
-                        self.on_rate_change(action.value)
-                    except AssistantError as exc:
-                        self.events.emit("error", str(exc), where="config")
-            elif action.name == "stop_speaking":
+            if action.name == "stop_speaking":
                 self.speaker.stop()
             elif action.name == "end_session":
                 self._ending = True
@@ -279,6 +279,16 @@ class ConversationLoop:
             self._say(reply)
         else:
             self.events.emit("state", "listening")
+
+    def _apply_rate(self, reply: Reply) -> None:
+        for action in reply.actions:
+            if action.name == "set_rate" and action.value is not None:
+                self.speaker.set_rate(action.value)
+                if self.on_rate_change is not None:
+                    try:
+                        self.on_rate_change(action.value)
+                    except AssistantError as exc:  # the pace changes anyway; only saving failed
+                        self.events.emit("error", str(exc), where="config")
 
     def _maybe_reprompt(self) -> None:
         silent = self._frames - self._last_activity
@@ -324,10 +334,6 @@ class ConversationLoop:
         self.speaker.stop()
         match = self.core.matcher.match(command)
         reply, self.state = self.core.dialogue.respond(self.state, command, match)
-        for action in reply.actions:
-            if action.name == "set_rate" and action.value is not None:
-                self.speaker.set_rate(action.value)
-                if self.on_rate_change is not None:
-                    self.on_rate_change(action.value)
+        self._apply_rate(reply)
         if reply.chunks:
             self._pending.append(reply)

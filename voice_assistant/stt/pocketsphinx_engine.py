@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 LM_VERSION = 1
 #: How far (Euclidean, cepstral units) the live mean may move in one utterance before it is decoded again.
 CMN_REDECODE_DISTANCE = 4.0
+#: Only the first utterances after a reset are re-decoded for small moves (the mean is
+#: still settling); later, only a jump this large (a new microphone or voice) is.
+SETTLING_UTTERANCES = 2
+CMN_JUMP_DISTANCE = 25.0
+#: A "word" longer than this is noise the decoder forced onto the vocabulary.
+MAX_WORD_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -114,16 +120,24 @@ class PocketSphinxRecognizer(Recognizer):
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"PocketSphinx could not load its model: {exc}",
                              f"delete the cache folder {arpa.parent} and try again") from None
+        self.utterances_since_reset = 0
 
     def session(self) -> RecognizerSession:
-        return PocketSphinxSession(self.decoder, self.settings.alternatives)
+        return PocketSphinxSession(self, self.settings.alternatives)
+
+    def transcribe(self, chunks) -> Transcript:
+        """A whole recording, heard on its own: no feature state carried over from the last one."""
+        self.decoder.reinit_feat()
+        self.utterances_since_reset = 0
+        return super().transcribe(chunks)
 
 
 class PocketSphinxSession(RecognizerSession):
     """One utterance through the decoder."""
 
-    def __init__(self, decoder, alternatives: int) -> None:
-        self.decoder = decoder
+    def __init__(self, recognizer: PocketSphinxRecognizer, alternatives: int) -> None:
+        self.recognizer = recognizer
+        decoder = self.decoder = recognizer.decoder
         self.alternatives = alternatives
         self._cmn_before = _cmn(decoder)
         self._audio: list[bytes] = []
@@ -140,7 +154,10 @@ class PocketSphinxSession(RecognizerSession):
         if self._open:
             self.decoder.end_utt()
             self._open = False
-            if _distance(self._cmn_before, _cmn(self.decoder)) > CMN_REDECODE_DISTANCE:
+            moved = _distance(self._cmn_before, _cmn(self.decoder))
+            settling = self.recognizer.utterances_since_reset < SETTLING_UTTERANCES
+            self.recognizer.utterances_since_reset += 1
+            if moved > (CMN_REDECODE_DISTANCE if settling else CMN_JUMP_DISTANCE):
                 # The live cepstral mean was far off (first words heard, or a new
                 # microphone): decode again now that it has adapted to this voice.
                 log.debug("cepstral mean moved; decoding the utterance again")
@@ -149,7 +166,7 @@ class PocketSphinxSession(RecognizerSession):
                 self.decoder.end_utt()
         self._audio = []
         hypothesis = self.decoder.hyp()
-        if hypothesis is None or not hypothesis.hypstr:
+        if hypothesis is None or not hypothesis.hypstr or self._looks_like_noise():
             return Transcript("", 0.0)
         confidence = self.decoder.get_logmath().exp(hypothesis.prob)
         others: list[str] = []
@@ -162,6 +179,16 @@ class PocketSphinxSession(RecognizerSession):
             if len(others) >= self.alternatives:
                 break
         return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others))
+
+    def _looks_like_noise(self) -> bool:
+        """Steady noise decodes as one word stretched over seconds ('thigh'); no spoken word is that long."""
+        frames_per_second = 100
+        return any(_is_word(seg) and (seg.end_frame - seg.start_frame) > MAX_WORD_SECONDS * frames_per_second
+                   for seg in self.decoder.seg())
+
+
+def _is_word(segment) -> bool:
+    return not segment.word.startswith(("<", "[", "+")) and segment.word != "<sil>"
 
 
 def _cmn(decoder) -> list[float]:

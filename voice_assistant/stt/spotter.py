@@ -39,15 +39,17 @@ class CommandSpotter:
             raise ModelError(f"pocketsphinx is not installed ({exc})", "pip install pocketsphinx") from None
         self.keyphrases = keyphrases or KEYPHRASES
         model = Path(pocketsphinx.get_model_path()) / "en-us"
-        with tempfile.NamedTemporaryFile("w", suffix=".kws", delete=False) as handle:
-            for phrase, (_, threshold) in self.keyphrases.items():
-                handle.write(f"{phrase} /{threshold:.0e}/\n")
-            kws_file = handle.name
-        try:
-            self.decoder = pocketsphinx.Decoder(hmm=str(model / "en-us"), dict=str(model / "cmudict-en-us.dict"),
-                                                kws=kws_file, loglevel="FATAL")
-        finally:
-            Path(kws_file).unlink(missing_ok=True)
+        words = {word for phrase in self.keyphrases for word in phrase.split()}
+        # A dictionary of just the keyphrase words loads in milliseconds (the full one: ~0.2 s, 27 MB).
+        entries = [line for line in (model / "cmudict-en-us.dict").read_text(encoding="utf-8").splitlines()
+                   if line.split(" ", 1)[0].split("(", 1)[0] in words]
+        with tempfile.TemporaryDirectory(prefix="voice-assistant-kws-") as folder:
+            kws_file, dict_file = Path(folder) / "commands.kws", Path(folder) / "commands.dict"
+            kws_file.write_text("".join(f"{phrase} /{threshold:.0e}/\n"
+                                        for phrase, (_, threshold) in self.keyphrases.items()))
+            dict_file.write_text("\n".join(entries) + "\n")
+            self.decoder = pocketsphinx.Decoder(hmm=str(model / "en-us"), dict=str(dict_file), kws=str(kws_file),
+                                                loglevel="FATAL")
         self._started = False
 
     def feed(self, frame: bytes) -> str | None:

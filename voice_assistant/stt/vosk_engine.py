@@ -8,8 +8,10 @@ matcher decides which one makes sense.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 from pathlib import Path
 
 from voice_assistant.errors import ModelError
@@ -28,6 +30,24 @@ def _load_vosk():
     return vosk
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence C-level writes to stderr (file descriptor 2) for the duration."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class VoskRecognizer(Recognizer):
     """Wraps ``vosk.Model``; sessions run a free and (if supported) a grammar recognizer side by side."""
 
@@ -39,10 +59,11 @@ class VoskRecognizer(Recognizer):
             raise ModelError(f"no Vosk model at {model_path}", "run 'voice-assistant download-model'")
         if not looks_like_vosk_model(model_path):
             raise ModelError(f"{model_path} is not a Vosk model (no am/final.mdl, conf/ and graph/)",
-                             "point --model at the unpacked model folder, e.g. models/vosk-model-small-en-us-0.15")
+                             "point --model at an unpacked model folder, or run 'voice-assistant download-model'")
         self._vosk = vosk_module or _load_vosk()
         try:
-            self.model = self._vosk.Model(str(model_path))
+            with _quiet_stderr():  # Kaldi prints its own ERROR line before raising
+                self.model = self._vosk.Model(str(model_path))
         except Exception as exc:  # Vosk raises a bare Exception for a corrupt model
             raise ModelError(f"cannot load the Vosk model at {model_path}: {exc}",
                              "the model may be damaged: download it again") from None

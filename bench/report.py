@@ -1,0 +1,194 @@
+"""Write bench/REPORT.md and its plots from the JSON figures the benchmarks produced.
+
+Usage: python bench/report.py [--out-dir bench/out] [--report bench/REPORT.md] [--plots bench]
+
+Every number in the report is read from the JSON files; nothing is typed by hand.
+Plots need matplotlib (`pip install .[bench]`); without it the report says so and
+keeps the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value * 1000:.0f} ms"
+
+
+def machine() -> dict:
+    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True).stdout.strip() or "unknown"
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "revision": revision,
+            "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
+                       f"Python {platform.python_version()}"}
+
+
+def typed_section(dev: dict | None, holdout: dict | None) -> list[str]:
+    if dev is None:
+        return ["_Typed benchmark not run._", ""]
+    lines = ["| category | items | accuracy |", "|---|---|---|"]
+    for name, row in dev["categories"].items():
+        lines.append(f"| {name} | {row['items']} | {_pct(row['accuracy'])} |")
+    lines.append(f"| **overall** | {dev['overall']['items']} | **{_pct(dev['overall']['accuracy'])}** |")
+    lines += ["", f"Red-flag recall {_pct(dev['red_flag_recall'])}, false alarms "
+                  f"{_pct(dev['red_flag_false_alarm_rate'])}; match time median "
+                  f"{dev['match_ms_median']:.3f} ms, p95 {dev['match_ms_p95']:.3f} ms."]
+    if holdout is not None:
+        lines.append(f"Unseen questions (holdout, {holdout['overall']['items']}): "
+                     f"{_pct(holdout['overall']['accuracy'])}, red-flag recall {_pct(holdout['red_flag_recall'])}.")
+    return lines + [""]
+
+
+def speech_section(speech: dict | None) -> list[str]:
+    if speech is None:
+        return ["_Spoken benchmark not run._", ""]
+    lines = ["| voice | condition | utterances | WER | correct answers | red-flag recall | red-flag false alarms "
+             "| off-topic declined | decode RTF (median) |", "|---|---|---|---|---|---|---|---|---|"]
+    for group in speech["groups"]:
+        s = group["summary"]
+        rtf = "-" if s.get("rtf_median") is None else f"{s['rtf_median']:.2f}"
+        lines.append(f"| {group['voice']} | {group['condition']} | {s['utterances']} | {_pct(s['wer'])} | "
+                     f"{_pct(s['correct'])} | {_pct(s['red_flag_recall'])} | "
+                     f"{_pct(s.get('red_flag_false_alarm_rate'))} | {_pct(s['off_topic_declined'])} | {rtf} |")
+    lines += ["", f"Model load {speech.get('load_s_first', 0):.2f} s; peak memory of the benchmark process "
+                  f"{speech.get('peak_rss_mb', 0):.0f} MB."]
+    return lines + [""]
+
+
+def loop_section(loop: dict | None) -> list[str]:
+    if loop is None:
+        return ["_Loop benchmark not run._", ""]
+    f = loop["figures"]
+    lines = ["| from the endpoint | p50 | p95 |", "|---|---|---|"]
+    for key, label in (("finalize_s", "recognizer finalize"), ("match_s", "match and dialogue"),
+                       ("tts_s", "first TTS chunk"), ("endpoint_to_audio_s", "**to first audio**")):
+        if key in f:
+            lines.append(f"| {label} | {_ms(f[key]['p50'])} | {_ms(f[key]['p95'])} |")
+    startup = (f.get("startup") or {}).get("warm_median_s")
+    memory = (f.get("memory") or {}).get("peak_mb")
+    extra = []
+    if startup is not None:
+        extra.append(f"start-up to listening {startup:.2f} s (median, language-model cache warm)")
+    if memory is not None:
+        extra.append(f"peak memory of the running loop {memory:.0f} MB")
+    lines += ["", "; ".join(extra) + "." if extra else "", f"Command: `{loop.get('command', 'bench/bench_loop.py')}`"]
+    return lines + [""]
+
+
+def barge_in_section(barge: dict | None) -> list[str]:
+    if barge is None or "intents" not in barge:
+        return ["_Barge-in benchmark not run._", ""]
+    lines = ["| command | detected (clean) | detected (-6 dB echo) | detected (-12 dB echo) | self-triggers |",
+             "|---|---|---|---|---|"]
+    for intent, row in barge["intents"].items():
+        def rate(key):
+            cell = row.get(key) or {}
+            return _pct(cell["hit"] / cell["n"]) if cell.get("n") else "-"
+        lines.append(f"| {intent} | {rate('clean')} | {rate('-6 dB')} | {rate('-12 dB')} | {row.get('self', 0)} |")
+    return lines + [""]
+
+
+def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ["_Plots need matplotlib: `pip install .[bench]`._"]
+    made = []
+    if speech is not None:
+        figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+        for axis, noise in zip(axes, ("white", "babble")):
+            by_voice: dict[str, dict[float, float]] = {}
+            for group in speech["groups"]:
+                condition = group["condition"]
+                if condition == "clean":
+                    by_voice.setdefault(group["voice"], {})[40.0] = group["summary"]["correct"]
+                elif condition.startswith(noise):
+                    by_voice.setdefault(group["voice"], {})[float(condition[len(noise):])] = group["summary"]["correct"]
+            for voice, points in sorted(by_voice.items()):
+                if len(points) > 1:
+                    xs = sorted(points)
+                    axis.plot(xs, [points[x] * 100 for x in xs], marker="o", label=voice)
+            axis.set_title(f"{noise} noise")
+            axis.set_xlabel("SNR (dB; 40 = clean)")
+            axis.grid(alpha=0.3)
+        axes[0].set_ylabel("correct answers (%)")
+        axes[0].legend()
+        figure.tight_layout()
+        figure.savefig(folder / "accuracy_vs_snr.png", dpi=110)
+        plt.close(figure)
+        made.append("![answer accuracy against SNR](accuracy_vs_snr.png)")
+    if loop is not None:
+        f = loop["figures"]
+        stages = [("finalize_s", "recognizer finalize"), ("match_s", "match"), ("tts_s", "first TTS chunk")]
+        figure, axis = plt.subplots(figsize=(6, 3.5))
+        for column, quantile in enumerate(("p50", "p95")):
+            bottom = 0.0
+            for key, label in stages:
+                value = f.get(key, {}).get(quantile, 0.0) * 1000
+                axis.bar(column, value, bottom=bottom, label=label if column == 0 else None)
+                bottom += value
+        axis.axhline(150, color="red", linestyle="--", label="target p95")
+        axis.set_xticks([0, 1], ["p50", "p95"])
+        axis.set_ylabel("ms from the endpoint to first audio")
+        axis.legend()
+        figure.tight_layout()
+        figure.savefig(folder / "latency_split.png", dpi=110)
+        plt.close(figure)
+        made.append("![latency split](latency_split.png)")
+    return made
+
+
+def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None = None) -> str:
+    dev, holdout = _load(out_dir / "matcher_dev.json"), _load(out_dir / "matcher_holdout.json")
+    speech, loop = _load(out_dir / "speech.json"), _load(out_dir / "loop.json")
+    barge = _load(out_dir / "barge_in.json")
+    info = info or machine()
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    lines = ["# Benchmark report", "",
+             f"Generated {info['date']} at revision `{info['revision']}` on {info['machine']}, by "
+             "`bench/run_all`. Every figure below is read from the benchmarks' JSON output "
+             f"(`{out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}`).", "",
+             "## Typed questions (dev set)", "", *typed_section(dev, holdout),
+             "## Spoken questions (PocketSphinx, synthetic voices)", "", *speech_section(speech),
+             "## Hands-free loop: latency, start-up, memory", "", *loop_section(loop),
+             "## Barge-in while the assistant speaks", "", *barge_in_section(barge),
+             "## Plots", "", *plots(speech, loop, plot_dir), ""]
+    text = "\n".join(lines)
+    report.write_text(text, encoding="utf-8")
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--report", type=Path, default=ROOT / "bench" / "REPORT.md")
+    parser.add_argument("--plots", type=Path, default=ROOT / "bench")
+    args = parser.parse_args()
+    write_report(args.out_dir.resolve(), args.report, args.plots)
+    print(f"wrote {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

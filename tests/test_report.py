@@ -1,0 +1,51 @@
+"""The report generator turns the benchmarks' JSON into tables (and plots), reading every figure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+import report  # noqa: E402
+
+INFO = {"date": "2026-01-01 00:00 UTC", "revision": "abc1234", "machine": "test machine"}
+
+
+def _write(folder: Path, name: str, data: dict) -> None:
+    (folder / name).write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_report_from_tiny_inputs(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    _write(out, "matcher_dev.json", {
+        "categories": {"question": {"items": 4, "correct": 3, "accuracy": 0.75}},
+        "overall": {"items": 4, "correct": 3, "accuracy": 0.75}, "red_flag_recall": 1.0,
+        "red_flag_false_alarm_rate": 0.0, "match_ms_median": 0.123, "match_ms_p95": 0.456})
+    summary = {"utterances": 2, "wer": 0.25, "correct": 0.5, "red_flag_recall": 1.0,
+               "red_flag_false_alarm_rate": 0.0, "off_topic_declined": 1.0, "rtf_median": 0.07}
+    _write(out, "speech.json", {"groups": [
+        {"voice": "kal", "condition": "clean", "summary": summary},
+        {"voice": "kal", "condition": "white10", "summary": {**summary, "correct": 0.25}}],
+        "load_s_first": 0.2, "peak_rss_mb": 99.0})
+    stage = {"p50": 0.010, "p95": 0.020}
+    _write(out, "loop.json", {"command": "bench/bench_loop.py --limit 2", "figures": {
+        "finalize_s": stage, "match_s": stage, "tts_s": stage, "endpoint_to_audio_s": {"p50": 0.031, "p95": 0.064},
+        "startup": {"warm_median_s": 0.91}, "memory": {"peak_mb": 88}}})
+    text = report.write_report(out, tmp_path / "REPORT.md", tmp_path, INFO)
+
+    assert (tmp_path / "REPORT.md").read_text() == text
+    assert "abc1234" in text and "test machine" in text
+    assert "| question | 4 | 75.0% |" in text
+    assert "| kal | white10 | 2 | 25.0% | 25.0% |" in text
+    assert "| **to first audio** | 31 ms | 64 ms |" in text
+    assert "0.91 s" in text and "88 MB" in text
+    assert "_Barge-in benchmark not run._" in text
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "pip install .[bench]" in text
+    else:
+        assert (tmp_path / "accuracy_vs_snr.png").stat().st_size > 1000
+        assert (tmp_path / "latency_split.png").stat().st_size > 1000

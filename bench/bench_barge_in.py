@@ -2,7 +2,7 @@
 
 Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 3] [--seed 7] [--rates 0.8,1.0,1.25]
                                       [--latency 0.1] [--keyphrases JSON] [--json PATH]
-       python bench/bench_barge_in.py --tune [--add "stop it,please stop"] [--drop "be quiet"]
+       python bench/bench_barge_in.py --tune [PHRASE,...] [--add "stop it,please stop"] [--drop "be quiet"]
 
 1. Self-triggers. Every sentence the assistant can say (answer chunks, the
    'say next' hint, greeting, disclaimer, emergency and red-flag replies,
@@ -35,10 +35,11 @@ Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 3] [--seed 7] [--ra
    command, and its reset of the decoder usually loses the right one.
 
 3. --tune searches each keyphrase's threshold alone (a one-keyphrase
-   spotter), from 1e-40 (permissive) towards 1e-5 (strict), for the most
-   permissive threshold with zero self-triggers in all three self-trigger
-   passes; then the whole table is measured together. (PocketSphinx reports
-   a keyphrase when its score beats the threshold: 1e-5 is strict.)
+   spotter), from 1e-40 (permissive) towards 1e0 (strict), in steps of five
+   decades and then one, for the most permissive threshold with no
+   self-trigger in any of the self-trigger passes; then the whole table is
+   measured together. (PocketSphinx reports a keyphrase when its score beats
+   the threshold, so 1e-5 is stricter than 1e-40.)
 
 Every sentence, run and mix starts from a set cepstral mean, so results do
 not depend on how work is split across processes. Not a test.
@@ -96,8 +97,8 @@ USER_VOICES: dict[str, list[str] | str] = {
     "slt": "(voice_cmu_us_slt_arctic_hts)",
 }
 
-#: Thresholds tried by --tune, most permissive first.
-GRID = [10.0 ** -e for e in range(40, 4, -1)]
+#: Thresholds tried by --tune, most permissive first. Single words may need more than 1e-5.
+GRID = [10.0 ** -e for e in range(40, -1, -1)]
 
 
 # -- what the assistant says ------------------------------------------------------------------
@@ -394,7 +395,7 @@ def tune(pool, candidates: dict[str, str]) -> dict[str, list]:
         suspects: list[tuple] = []
         tried: list[tuple[float, bool]] = []
         chosen, lax_bad = GRID[-1], None
-        for threshold in [t for t in GRID if round(-np.log10(t)) % 5 == 0]:
+        for threshold in [t for t in GRID if round(-np.log10(t)) % 5 == 0]:  # 1e-40, 1e-35 ... 1e0
             found = self_triggers(pool, phrase, intent, threshold, suspects)
             tried.append((threshold, not found))
             if not found:
@@ -495,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voices", default=",".join(USER_VOICES))
     parser.add_argument("--latency", type=float, default=0.1, help="speaker-to-microphone lag in the runs")
     parser.add_argument("--keyphrases", help="JSON {phrase: [intent, threshold]} instead of KEYPHRASES")
-    parser.add_argument("--tune", action="store_true", help="search thresholds, then measure the result")
+    parser.add_argument("--tune", nargs="?", const="*", metavar="PHRASES",
+                        help="search thresholds (of these keyphrases, default all), then measure the result")
     parser.add_argument("--add", default="", help="with --tune: extra keyphrases 'phrase[:intent],...'")
     parser.add_argument("--drop", default="", help="with --tune: keyphrases to leave out, comma-separated")
     parser.add_argument("--json", type=Path)
@@ -526,15 +528,17 @@ def main(argv: list[str] | None = None) -> int:
 
     with multiprocessing.get_context("fork").Pool(args.workers) as pool:
         if args.tune:
-            candidates = {k: v[0] for k, v in keyphrases.items()}
             for spec in filter(None, (s.strip() for s in args.add.split(","))):
-                phrase, _, intent = spec.partition(":")
-                candidates[phrase.strip()] = intent.strip() or UTTERANCES.get(phrase.strip(), phrase.split()[-1])
+                phrase, _, intent = (part.strip() for part in spec.partition(":"))
+                known = [w for w in phrase.split() if w in UTTERANCES.values()]
+                keyphrases[phrase] = [intent or UTTERANCES.get(phrase) or known[0], None]
             for phrase in filter(None, (s.strip() for s in args.drop.split(","))):
-                candidates.pop(phrase, None)
-            print(f"Tuning {len(candidates)} keyphrases, each alone (ok: no self-trigger, x: self-triggers):",
+                keyphrases.pop(phrase, None)
+            chosen = set(keyphrases) if args.tune == "*" else {p.strip() for p in args.tune.split(",")}
+            candidates = {k: v[0] for k, v in keyphrases.items() if k in chosen or v[1] is None}
+            print(f"Tuning {', '.join(candidates)}, each alone (ok: no self-trigger, x: self-triggers):",
                   flush=True)
-            keyphrases = tune(pool, candidates)
+            keyphrases.update(tune(pool, candidates))
         results = evaluate(pool, keyphrases)
     summary = summarize(results, keyphrases)
     print_table(summary, rates, voices)

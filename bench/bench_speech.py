@@ -25,7 +25,10 @@ to README and REPORT.
 Each worker process loads its own recognizer once. At the start of every task
 (a fixed-size slice of one voice x condition) the decoder's live cepstral mean
 is reset to the model's initial value, so results do not depend on how tasks
-are scheduled across workers.
+are scheduled across workers even with an engine that carries state from one
+recording to the next (PocketSphinxRecognizer.transcribe itself now starts each
+recording afresh). Decode time is measured both as wall time and as the
+worker's CPU time; the CPU figure is the one to trust on a shared machine.
 """
 
 from __future__ import annotations
@@ -470,6 +473,7 @@ def _git_revision() -> str | None:
 def main() -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
+    revision = _git_revision()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="?", default=str(DEV_SET))
     parser.add_argument("--knowledge", default=None)
@@ -548,7 +552,6 @@ def main() -> int:
     load_after = os.getloadavg()[0]
 
     order = {text: i for i, text in enumerate(texts)}
-    revision = _git_revision()
     groups = [{"voice": "typed", "condition": "-", "summary": summarize(typed_records(cases, args.knowledge))}]
     for voice, condition in conditions:
         mine = sorted((r for r in records if r["voice"] == voice and r["condition"] == condition),

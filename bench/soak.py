@@ -25,7 +25,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 
 from voice_assistant.app import build_core, build_recognizer  # noqa: E402
 from voice_assistant.audio.base import AudioSink, AudioSource  # noqa: E402

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from voice_assistant.app import build_recognizer
 from voice_assistant.dialogue import Dialogue
 from voice_assistant.knowledge import load_pack
 from voice_assistant.nlu.matcher import Matcher
@@ -28,6 +29,18 @@ def matcher(pack):
 @pytest.fixture(scope="session")
 def dialogue(matcher):
     return Dialogue(matcher)
+
+
+@pytest.fixture(scope="session")
+def recognizer(pack):
+    """The real PocketSphinx recognizer with the pack's language model, loaded once."""
+    return build_recognizer("pocketsphinx", pack, notify=lambda message: None)
+
+
+@pytest.fixture(scope="session")
+def voices(tmp_path_factory):
+    """Folder of synthesized test speech, shared by every test of the session."""
+    return tmp_path_factory.mktemp("voices")
 
 
 def load_cases(name: str) -> list[dict]:

@@ -24,7 +24,7 @@ import pytest
 
 from speech import available, pcm_of, silence, synthesize
 from voice_assistant import config
-from voice_assistant.app import Core, build_recognizer
+from voice_assistant.app import Core
 from voice_assistant.audio import devices
 from voice_assistant.audio.devices import MicrophoneSource, SpeakerSink, resolve_device
 from voice_assistant.audio.virtual import VirtualDevices
@@ -50,16 +50,6 @@ CAUSES, UNLOCK = "what causes back spasms", "how do I get my back to unlock"
 @pytest.fixture(scope="module")
 def core(pack, matcher, dialogue):
     return Core(pack, matcher, dialogue)
-
-
-@pytest.fixture(scope="module")
-def recognizer(pack):
-    return build_recognizer("pocketsphinx", pack, notify=lambda message: None)
-
-
-@pytest.fixture(scope="module")
-def voices(tmp_path_factory):
-    return tmp_path_factory.mktemp("voices")
 
 
 def _recording(voices, *turns: tuple[str, float]) -> bytes:

@@ -10,7 +10,6 @@ import sys
 import pytest
 
 from speech import VOICES, available, synthesize
-from voice_assistant.app import build_recognizer
 from voice_assistant.audio.wav import WavFileSource
 from voice_assistant.dialogue import DialogueState
 from voice_assistant.nlu.spoken import interpret
@@ -43,16 +42,6 @@ OFF_TOPIC = ["what's the weather like tomorrow", "tell me a joke"]
 #: see README "Measured"); festival's diphone and HTS voices are closer (17-18 of 18).
 MINIMUM = {"espeak-us-175": 0.7, "espeak-us-130": 0.7, "festival-kal": 0.94, "festival-ked": 0.94,
            "festival-slt": 0.94}
-
-
-@pytest.fixture(scope="module")
-def recognizer(pack):
-    return build_recognizer("pocketsphinx", pack, notify=lambda message: None)
-
-
-@pytest.fixture(scope="module")
-def voices(tmp_path_factory):
-    return tmp_path_factory.mktemp("voices")
 
 
 def _answer(core_dialogue, matcher, recognizer, path):

@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from voice_assistant import __version__
 from voice_assistant.dialogue import Dialogue, DialogueState, Reply
@@ -21,6 +21,7 @@ from voice_assistant.audio.wav import WavFileSource
 from voice_assistant.errors import AssistantError, AudioFormatError, UsageError
 from voice_assistant.knowledge import load_pack
 from voice_assistant.nlu.spoken import interpret
+from voice_assistant.stt.base import Transcript
 from voice_assistant.stt.download import KNOWN_MODELS
 from voice_assistant.stt.selection import DEFAULT_VOSK_MODEL, ENGINES
 
@@ -135,17 +136,21 @@ def _notice(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def _ask_wav(args: argparse.Namespace) -> int:
-    core = build_core(args.knowledge)
-    recognizer = build_recognizer(args.engine, core.pack, args.model, notify=_notice)
-    failures = 0
-    for path in args.wav:
+def _transcripts(args: argparse.Namespace, paths: list[str], pack) -> Iterator[tuple[str, Transcript]]:
+    """Each readable file's transcript; unreadable files are reported and counted in ``args.failures``."""
+    recognizer = build_recognizer(args.engine, pack, args.model, notify=_notice)
+    args.failures = 0
+    for path in paths:
         try:
-            transcript = recognizer.transcribe(WavFileSource(path).chunks())
+            yield path, recognizer.transcribe(WavFileSource(path).chunks())
         except AudioFormatError as exc:
             print(f"voice-assistant: error: {exc}", file=sys.stderr)
-            failures += 1
-            continue
+            args.failures += 1
+
+
+def _ask_wav(args: argparse.Namespace) -> int:
+    core = build_core(args.knowledge)
+    for path, transcript in _transcripts(args, args.wav, core.pack):
         chosen = interpret(core.matcher, transcript)
         reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
         if args.json:
@@ -154,26 +159,17 @@ def _ask_wav(args: argparse.Namespace) -> int:
         else:
             print(f"{path}: heard {chosen.text!r}")
             _print_reply(chosen.text, reply, False)
-    return AudioFormatError.exit_code if failures else 0
+    return AudioFormatError.exit_code if args.failures else 0
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    pack = load_pack(args.knowledge)
-    recognizer = build_recognizer(args.engine, pack, args.model, notify=_notice)
-    failures = 0
-    for path in args.files:
-        try:
-            transcript = recognizer.transcribe(WavFileSource(path).chunks())
-        except AudioFormatError as exc:
-            print(f"voice-assistant: error: {exc}", file=sys.stderr)
-            failures += 1
-            continue
+    for path, transcript in _transcripts(args, args.files, load_pack(args.knowledge)):
         if args.json:
             print(json.dumps({"file": path, "transcript": transcript.text, "confidence": transcript.confidence,
                               "alternatives": list(transcript.alternatives)}, ensure_ascii=False), flush=True)
         else:
             print(f"{path}\t{transcript.text}", flush=True)
-    return AudioFormatError.exit_code if failures else 0
+    return AudioFormatError.exit_code if args.failures else 0
 
 
 def run_chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:

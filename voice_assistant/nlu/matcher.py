@@ -2,11 +2,13 @@
 
 Scoring blends two signals per candidate (entries and declines):
 
-* *phrasing*: the best fuzzy similarity (rapidfuzz) between the question and
-  the candidate's example phrasings;
+* *phrasing*: the best idf-weighted cosine between the question's content
+  words and one of the candidate's example phrasings;
 * *keywords*: how much of the question's content (weighted by rarity across
-  candidates) the candidate's vocabulary covers, with fuzzy token matching so
-  speech-recognition slips still count.
+  candidates) the candidate's vocabulary covers.
+
+Misspelled words are repaired first (:mod:`.spelling`, edit distance with
+rapidfuzz) and speech-recognition confusions rewritten (:mod:`.normalize`).
 
 Confidence then discounts the best score by its margin over the runner-up,
 so a question that fits two topics equally well is clarified, not guessed.
@@ -19,7 +21,6 @@ import math
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
 
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.commands import match_command, match_command_loosely

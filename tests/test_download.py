@@ -226,3 +226,30 @@ def test_cli_download_model_help():
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "download-model" in result.stdout
+
+
+def test_ctrl_c_while_downloading_keeps_a_resumable_part(server, tmp_path, monkeypatch):
+    import os
+
+    files = {f"{NAME}/{path}": content for path, content in MODEL_FILES.items()}
+    data = make_zip({**files, f"{NAME}/am/big.bin": os.urandom(300_000)})  # several 64 KB blocks
+    archive = publish(server, data)
+    dest = tmp_path / "models"
+    import voice_assistant.stt.download as download
+
+    real_tqdm = download.tqdm
+
+    class InterruptingBar(real_tqdm):
+        def update(self, n=1):
+            super().update(n)
+            raise KeyboardInterrupt  # the user presses Ctrl-C after the first block
+
+    monkeypatch.setattr(download, "tqdm", InterruptingBar)
+    with pytest.raises(KeyboardInterrupt):
+        download_model(archive, dest, progress=False, timeout=5)
+    part = dest / f"{archive.name}.zip.part"
+    assert 0 < part.stat().st_size < len(data)
+    assert not (dest / archive.name).exists()
+    monkeypatch.setattr(download, "tqdm", real_tqdm)
+    installed = download_model(archive, dest, progress=False, timeout=5)
+    assert looks_like_vosk_model(installed) and not part.exists()

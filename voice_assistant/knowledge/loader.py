@@ -49,6 +49,9 @@ def _from_yaml(text: str, name: str) -> KnowledgePack:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if "nesting depth" in problem:  # libyaml's own limit, same meaning as the RecursionError
+            raise KnowledgeError(f"{name}{line}: not valid YAML: nested too deeply",
+                                 "a pack is a mapping of lists of mappings; flatten the structure") from None
         raise KnowledgeError(f"{name}{line}: not valid YAML: {problem}",
                              "check indentation and quote text containing ': ' or '#'") from None
     if root is None:

@@ -173,10 +173,15 @@ BAD_WAVS = {"empty": "the file is empty", "truncated header": "a damaged WAV fil
 
 
 @pytest.fixture(scope="module")
-def transcribed(wavs):
-    """One ``transcribe --json`` over every file: (objects by case, stderr lines, exit code)."""
+def transcribed(wavs, recognizer):
+    """One ``transcribe --json`` over every file: (objects by case, stderr lines, exit code).
+
+    ``recognizer`` builds the language-model cache in-process first, so the subprocess
+    never pays the (cold) build inside its timeout.
+    """
     order = GOOD_WAVS + list(BAD_WAVS)
-    result = _cli("transcribe", "--engine", "pocketsphinx", "--json", *[wavs[name] for name in order])
+    result = _cli("transcribe", "--engine", "pocketsphinx", "--json", *[wavs[name] for name in order],
+                  timeout=600)
     names = {str(wavs[name]): name for name in order}
     objects = {names[obj["file"]]: obj for obj in map(json.loads, result.stdout.splitlines())}
     return objects, result.stderr.splitlines(), result.returncode

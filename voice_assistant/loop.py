@@ -104,6 +104,7 @@ class ConversationLoop:
     def run(self) -> None:
         """Listen and answer until the conversation ends. Always cleans up."""
         try:
+            self.recognizer.reset()  # a new conversation: adapt afresh to this speaker and room
             if self.settings.greet:
                 self._say(self.core.dialogue.opening())
             self.events.emit("state", "listening")

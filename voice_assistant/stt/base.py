@@ -40,6 +40,9 @@ class Recognizer(abc.ABC):
     def session(self) -> RecognizerSession:
         """Start decoding a new utterance."""
 
+    def reset(self) -> None:
+        """Forget what was adapted to earlier audio (a new conversation, a new speaker)."""
+
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
         """Decode a whole recording as one utterance."""
         session = self.session()

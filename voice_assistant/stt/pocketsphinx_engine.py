@@ -125,10 +125,13 @@ class PocketSphinxRecognizer(Recognizer):
     def session(self) -> RecognizerSession:
         return PocketSphinxSession(self, self.settings.alternatives)
 
-    def transcribe(self, chunks) -> Transcript:
-        """A whole recording, heard on its own: no feature state carried over from the last one."""
+    def reset(self) -> None:
         self.decoder.reinit_feat()
         self.utterances_since_reset = 0
+
+    def transcribe(self, chunks) -> Transcript:
+        """A whole recording, heard on its own: no feature state carried over from the last one."""
+        self.reset()
         return super().transcribe(chunks)
 
 

@@ -35,12 +35,16 @@ Usage: python bench/bench_loop.py [--limit 40] [--speed 1.0] [--gap-speed 5] [--
    every latency here is wall-clock (time.monotonic).
 
 3. Per answered utterance (wall clock): endpoint -> first audio = time of the
-   first 'audio' event after the utterance's 'matched' event minus
-   loop.endpoint_time (read when 'state'/'thinking' is emitted, right after the
-   endpoint); split into recognizer finalize (finalize_s), match (match_s) and
-   first TTS chunk (the rest; of which espeak-ng synthesis of the first
-   sentence, timed by a thin EspeakSynthesizer subclass). Also end of speech ->
-   first audio, which adds the segmenter's end-of-speech silence (0.7 s).
+   first 'audio' event after the utterance's 'matched' event minus the time
+   the endpoint's audio reached the loop (the microphone clock: when the chunk
+   holding the endpoint frame was delivered, so time the loop spent catching
+   up counts); split into loop lag at the endpoint (still busy, e.g. with an
+   early finalize), recognizer finalize at the endpoint (finalize_s; ~0 when
+   the loop finalized early, during the end-of-speech silence; that early
+   finalize is reported apart, early_finalize_s), match (match_s) and first
+   TTS chunk (the rest; of which espeak-ng synthesis of the first sentence,
+   timed by a thin EspeakSynthesizer subclass). Also end of speech -> first
+   audio, which adds the segmenter's end-of-speech silence (0.7 s).
 
 4. Start-up to listening: a fresh ``python -c`` subprocess that imports the
    app, builds core + recognizer + spotter + synthesizer + speaker + loop on
@@ -453,7 +457,9 @@ def analyse(plan: dict, run: dict) -> list[dict]:
         record["endpoints"] += 1
         if record["endpoints"] > 1:
             continue  # a second endpoint inside one utterance (a pause): the first one is measured
-        endpoint = probe["time"]
+        # The endpoint is when its audio reached the loop (the microphone clock), not when the loop got
+        # to it: a loop still busy with an early finalize is behind, and that wait counts as latency.
+        endpoint = probe["time"] - max(0.0, probe["lag"])
         record["lag_at_endpoint_s"] = probe["lag"]
         record["endpoint_audio_s"] = probe["position"] / SAMPLE_RATE
         nxt = next((i for i in thinking_index if i > at), len(events))
@@ -466,7 +472,8 @@ def analyse(plan: dict, run: dict) -> list[dict]:
         m = events[matched]
         record["redecoded"] = any(endpoint <= t <= m["time"] for t in run["redecodes"])
         record.update(reply_kind=m["data"].get("kind"), reply_intent=m["data"].get("intent"),
-                      finalize_s=m["data"]["finalize_s"], match_s=m["data"]["match_s"])
+                      finalize_s=m["data"]["finalize_s"], match_s=m["data"]["match_s"],
+                      early_finalize_s=m["data"].get("early_finalize_s"))
         first_audio = next((i for i in audio_events if i > matched), None)
         if first_audio is None or first_audio > nxt:
             continue
@@ -478,7 +485,7 @@ def analyse(plan: dict, run: dict) -> list[dict]:
         speech_end = utterances[n]["speech_end"]
         record.update(
             answered=True, first_sentence=a["text"], endpoint_to_audio_s=e2a,
-            tts_s=e2a - record["finalize_s"] - record["match_s"],
+            tts_s=e2a - max(0.0, probe["lag"]) - record["finalize_s"] - record["match_s"],
             synth_s=(synth[-1][2] - synth[-1][1]) if synth else None,
             end_of_speech_to_audio_s=a["time"] - run["speech_end_due"][n],
             audio_clock_latency_s=(segment[0] - speech_end) / SAMPLE_RATE if segment else None,
@@ -620,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
         "barge_ins": sum(1 for e in run["events"] if e["kind"] == "barge_in"),
         "errors": [e["text"] for e in run["events"] if e["kind"] == "error"],
     }
-    for name in ("endpoint_to_audio_s", "finalize_s", "match_s", "tts_s", "synth_s", "end_of_speech_to_audio_s",
+    for name in ("endpoint_to_audio_s", "finalize_s", "early_finalize_s", "match_s", "tts_s", "synth_s", "end_of_speech_to_audio_s",
                  "audio_clock_latency_s", "lag_at_endpoint_s", "lag_at_start_s"):
         figures[name] = summary([r[name] for r in answered if r.get(name) is not None])
     figures["redecoded"] = sum(1 for r in answered if r.get("redecoded"))
@@ -642,13 +649,15 @@ def main(argv: list[str] | None = None) -> int:
     # -- report
     print()
     print(f"{'per answered utterance (wall clock, ms)':44} {'p50':>6} {'p95':>6} {'max':>6}")
-    rows = [("endpoint -> first audio", "endpoint_to_audio_s"), ("  recognizer finalize", "finalize_s"),
+    rows = [("endpoint -> first audio", "endpoint_to_audio_s"),
+            ("  loop lag behind microphone at endpoint", "lag_at_endpoint_s"),
+            ("  recognizer finalize at the endpoint", "finalize_s"),
             ("    decoded twice (cepstral mean moved)", "finalize_redecoded_s"),
             ("    decoded once", "finalize_single_pass_s"),
             ("  match + dialogue", "match_s"), ("  first TTS chunk", "tts_s"),
             ("    of which espeak-ng synthesis", "synth_s"),
+            ("early finalize (during end-of-speech silence)", "early_finalize_s"),
             ("end of speech -> first audio", "end_of_speech_to_audio_s"),
-            ("loop lag behind microphone at endpoint", "lag_at_endpoint_s"),
             ("loop lag behind microphone at speech start", "lag_at_start_s")]
     for label, key in rows:
         s = figures[key]

@@ -78,8 +78,10 @@ def loop_section(loop: dict | None) -> list[str]:
         return ["_Loop benchmark not run._", ""]
     f = loop["figures"]
     lines = ["| from the endpoint | p50 | p95 |", "|---|---|---|"]
-    for key, label in (("finalize_s", "recognizer finalize"), ("match_s", "match and dialogue"),
-                       ("tts_s", "first TTS chunk"), ("endpoint_to_audio_s", "**to first audio**")):
+    for key, label in (("lag_at_endpoint_s", "loop still busy (behind the microphone)"),
+                       ("finalize_s", "recognizer finalize"), ("match_s", "match and dialogue"),
+                       ("tts_s", "first TTS chunk"), ("endpoint_to_audio_s", "**to first audio**"),
+                       ("early_finalize_s", "_early finalize, in the end-of-speech silence (not on the path)_")):
         if key in f:
             lines.append(f"| {label} | {_ms(f[key]['p50'])} | {_ms(f[key]['p95'])} |")
     startup = (f.get("startup") or {}).get("warm_median_s")
@@ -140,12 +142,13 @@ def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
         made.append("![answer accuracy against SNR](accuracy_vs_snr.png)")
     if loop is not None:
         f = loop["figures"]
-        stages = [("finalize_s", "recognizer finalize"), ("match_s", "match"), ("tts_s", "first TTS chunk")]
+        stages = [("lag_at_endpoint_s", "loop busy"), ("finalize_s", "recognizer finalize"), ("match_s", "match"),
+                  ("tts_s", "first TTS chunk")]
         figure, axis = plt.subplots(figsize=(6, 3.5))
         for column, quantile in enumerate(("p50", "p95")):
             bottom = 0.0
             for key, label in stages:
-                value = f.get(key, {}).get(quantile, 0.0) * 1000
+                value = max(0.0, f.get(key, {}).get(quantile) or 0.0) * 1000
                 axis.bar(column, value, bottom=bottom, label=label if column == 0 else None)
                 bottom += value
         axis.axhline(150, color="red", linestyle="--", label="target p95")

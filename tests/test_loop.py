@@ -102,6 +102,22 @@ def test_own_voice_in_the_microphone_does_not_trigger_an_answer(core, recognizer
     assert [e.data["intent"] for e in events.of("matched")] == ["relief_overview"]
 
 
+def test_answer_is_decoded_before_the_endpoint_and_a_pause_does_not_cut_the_question(core, recognizer, voices,
+                                                                                    caplog):
+    session = Session(voices)
+    first = pcm_of(synthesize("what causes", "espeak-us-130", voices))
+    # A pause after the last sound: longer than the early finalize, shorter than the endpoint.
+    session.parts += [first[:int(speech_end(first) * 16000)], silence(0.45)]
+    session.say("back spasms", 20.0)
+    with caplog.at_level("DEBUG", logger="voice_assistant.loop"):
+        _, events, _ = session.run(core, recognizer)
+    assert any("speech resumed" in r.getMessage() for r in caplog.records)  # the early finalize was undone
+    matched = events.of("matched")
+    assert [e.data["intent"] for e in matched] == ["causes_overview"]
+    # The whole question was decoded in the end-of-speech silence: nothing left to do at the endpoint.
+    assert matched[0].data["early_finalize_s"] is not None and matched[0].data["finalize_s"] < 0.01
+
+
 def test_wake_word(core, pack, voices):
     recognizer = build_recognizer("pocketsphinx", pack, notify=lambda message: None, extra_phrases=("assistant",))
     session = Session(voices)

@@ -25,7 +25,7 @@ from voice_assistant.errors import AssistantError
 from voice_assistant.events import EventBus
 from voice_assistant.nlu.normalize import normalize
 from voice_assistant.nlu.spoken import interpret
-from voice_assistant.stt.base import Recognizer, RecognizerSession
+from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
 from voice_assistant.stt.spotter import CommandSpotter
 from voice_assistant.tts.speaker import Speaker
 
@@ -47,6 +47,9 @@ class LoopSettings:
     wake_window_seconds: float = 10.0
     vad_mode: int = 2
     greet: bool = True
+    #: After this much silence the recognizer is finalized while the segmenter still waits for the
+    #: endpoint, so the answer is ready when the endpoint comes (None: finalize at the endpoint).
+    early_finalize_seconds: float | None = 0.25
 
 
 def _words(text: str) -> str:
@@ -92,6 +95,8 @@ class ConversationLoop:
         self._reprompted = False
         self._wake_until = -1
         self._session: RecognizerSession | None = None
+        self._early: Transcript | None = None  # finalized during the trailing silence, not yet used
+        self._early_s = 0.0
         self._speech_thread: threading.Thread | None = None
         self._pending: list[Reply] = []
         self._ending = False
@@ -161,6 +166,9 @@ class ConversationLoop:
             self._feed(self.segmenter.audio_so_far())
         elif self._session is not None:
             self._feed(frame)
+            self._maybe_finalize_early()
+        elif self._early is not None and self.segmenter.in_speech and self.segmenter.trailing_silence_frames == 0:
+            self._resume_after_early_finalize()
         if utterance is not None and self._discarding:
             self._discarding = False
             self.events.emit("state", "listening")
@@ -183,7 +191,32 @@ class ConversationLoop:
         if partial:
             self.events.emit("partial", partial)
 
+    def _maybe_finalize_early(self) -> None:
+        """Finalize during the end-of-speech silence: the decoder's last pass (and any second
+        decode) then runs while the segmenter waits out the endpoint, not after it."""
+        early = self.settings.early_finalize_seconds
+        if (early is None or self._session is None or not self.segmenter.in_speech
+                or self.segmenter.trailing_silence_frames < self._seconds(early)):
+            return
+        session, self._session = self._session, None
+        started = time.monotonic()
+        try:
+            self._early = session.finish()
+        except Exception as exc:  # noqa: BLE001 - a recognizer fault drops this utterance, never the loop
+            log.warning("recognizer failed to finish: %s", exc)
+            self.events.emit("error", "I did not catch that.", where="recognizer")
+            self._discarding = True
+        self._early_s = time.monotonic() - started
+
+    def _resume_after_early_finalize(self) -> None:
+        """Speech came back before the endpoint (a pause mid-sentence): decode the whole utterance again."""
+        log.debug("speech resumed after an early finalize; decoding the utterance so far again")
+        self._early = None
+        self._session = self.recognizer.session()
+        self._feed(self.segmenter.audio_so_far())
+
     def _drop_session(self) -> None:
+        self._early = None
         if self._session is not None:
             try:
                 self._session.finish()
@@ -194,7 +227,7 @@ class ConversationLoop:
     def _on_end_of_input(self) -> None:
         if not self._stop.is_set():
             last = self.segmenter.flush()
-            if last is not None and self._session is not None:
+            if last is not None and (self._session is not None or self._early is not None):
                 self._on_utterance(last.pcm)
             while self._pending and not self._stop.is_set():
                 self._wait_for_speech()
@@ -205,16 +238,20 @@ class ConversationLoop:
 
     def _on_utterance(self, audio: bytes) -> None:
         session, self._session = self._session, None
-        if session is None:
+        early, self._early = self._early, None
+        if session is None and early is None:
             return
         self.events.emit("state", "thinking")
         started = time.monotonic()
-        try:
-            transcript = session.finish()
-        except Exception as exc:  # noqa: BLE001
-            log.warning("recognizer failed to finish: %s", exc)
-            self.events.emit("error", "I did not catch that.", where="recognizer")
-            return
+        if early is not None:
+            transcript = early
+        else:
+            try:
+                transcript = session.finish()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("recognizer failed to finish: %s", exc)
+                self.events.emit("error", "I did not catch that.", where="recognizer")
+                return
         decoded = time.monotonic()
         self._reprompted = False  # one reprompt per silence, not per session
         chosen = interpret(self.core.matcher, transcript)
@@ -237,7 +274,8 @@ class ConversationLoop:
         matched = time.monotonic()
         self.events.emit("heard", text, transcript=transcript.text, confidence=transcript.confidence)
         self.events.emit("matched", reply.text, kind=reply.kind, intent=reply.intent,
-                         confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded)
+                         confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded,
+                         early_finalize_s=self._early_s if early is not None else None)
         self._act(reply)
 
     def _spot_command_in(self, audio: bytes) -> str | None:

@@ -81,6 +81,11 @@ class Segmenter:
             return self._close(index + 1, "max_length")
         return None
 
+    @property
+    def trailing_silence_frames(self) -> int:
+        """Silent frames since the last speech frame of the utterance in progress (0 outside speech)."""
+        return self._silence_run if self.in_speech else 0
+
     def audio_so_far(self) -> bytes:
         """The audio of the utterance in progress (pre-roll included)."""
         return b"".join(self._audio)

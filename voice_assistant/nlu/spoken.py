@@ -6,6 +6,10 @@ Speech recognizers confuse short words ("can't" / "can"), so:
 * "can" and "can't" sound alike (the final t is often silent), so each top
   hypothesis is also checked with "can" read as "can not", unless the person
   plainly reassures ("I can still feel my legs fine");
+* a short hypothesis with a command's telling word ('to ease that slower or')
+  is read as that command: the recognizer garbles the filler around a
+  command, rarely the command word itself, and a short topic question
+  starting 'how', 'can I' and so on is still a question;
 * otherwise the hypotheses vote: each reading (kind and intent) collects
   1/(1+rank) from every hypothesis that reads that way (half that for a
   decline, which is no reading at all), so a garbled best guess
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from voice_assistant.nlu.commands import match_command_loosely
 from voice_assistant.nlu.matcher import Match, Matcher
 from voice_assistant.stt.base import Transcript
 
@@ -27,6 +32,9 @@ RED_FLAG_HYPOTHESES = 3
 NOT_UNDERSTOOD_VOTE = 0.5
 _CAN = re.compile(r"\bcan\b(?! not\b)")
 _REASSURED = re.compile(r"\b(still|fine|okay|ok|normally|properly|well)\b")
+#: Hypotheses up to this many words may be read as a command by a telling word.
+SHORT_COMMAND_WORDS = 5
+_SPOKEN_COMMANDS = frozenset({"next", "previous", "repeat", "start_over", "stop", "slower", "faster"})
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Interpretation:
 def interpret(matcher: Matcher, transcript: Transcript) -> Interpretation:
     hypotheses = [transcript.text, *transcript.alternatives]
     hypotheses = [h for h in dict.fromkeys(hypotheses) if h.strip()] or [""]
-    matches = [matcher.match(h) for h in hypotheses]
+    matches = [_as_spoken_command(matcher.match(h)) for h in hypotheses]
     for text, match in list(zip(hypotheses, matches))[:RED_FLAG_HYPOTHESES]:
         if match.kind == "red_flag":
             return Interpretation(text, match)
@@ -58,3 +66,12 @@ def interpret(matcher: Matcher, transcript: Transcript) -> Interpretation:
     winner = max(votes, key=lambda key: (votes[key], key == first))
     index = next(i for i, match in enumerate(matches) if (match.kind, match.intent) == winner)
     return Interpretation(hypotheses[index], matches[index])
+
+
+def _as_spoken_command(match: Match) -> Match:
+    if match.kind not in ("answer", "clarify", "decline") or len(match.normalized.split()) > SHORT_COMMAND_WORDS:
+        return match
+    loose = match_command_loosely(match.normalized)
+    if loose is None or loose.intent not in _SPOKEN_COMMANDS:
+        return match
+    return Match("command", loose.intent, loose.confidence, match.normalized)

@@ -2,11 +2,11 @@
 
 Pure Python: interpolated Kneser-Ney trigrams over the pack's phrasings
 (examples x3, commands x3, red-flag examples x3, answers and keywords x1),
-mixed at weight 0.2 with a general-English background (the 5,000 most
+mixed at weight 0.05 with a general-English background (the 5,000 most
 frequent words of PocketSphinx's bundled model, plus bigrams among the top
 1,000). The background lets paraphrases and off-topic speech come out as
-themselves instead of being forced onto domain words. Measured in
-bench/asr_lm_study.md. Building the background takes seconds, so the result is
+themselves instead of being forced onto domain words. Measured with
+bench/sweep_asr.py. Building the background takes seconds, so the result is
 cached by content hash (see :mod:`voice_assistant.stt.pocketsphinx_engine`).
 """
 

@@ -41,11 +41,11 @@ MAX_WORD_SECONDS = 1.5
 
 @dataclass(frozen=True)
 class LanguageModelSettings:
-    """The domain-LM recipe and decoder weights chosen by bench/asr_lm_study.md."""
+    """The domain-LM recipe and decoder weights, chosen with bench/sweep_asr.py (figures in its docstring)."""
 
     background_words: int = 5000
     background_bigram_words: int = 1000
-    background_weight: float = 0.2
+    background_weight: float = 0.05
     language_weight: float = 6.5
     word_insertion_penalty: float = 0.65
     alternatives: int = 5

@@ -1,0 +1,98 @@
+"""Try PocketSphinx language-model and decoder settings on the spoken dev set.
+
+Usage: python bench/sweep_asr.py [--voices espeak175,kal] [--limit 120] [--cases YAML]
+                                 [SETTINGS_JSON ...]
+
+Each SETTINGS_JSON overrides fields of LanguageModelSettings (decoder options
+are merged), e.g. '{}' (the defaults), '{"background_weight": 0.2}',
+'{"language_weight": 9}', '{"decoder_options": {"fwdflat": false}}'. For each,
+the stratified dev-set subset of bench_speech.py (its cached WAVs, synthesized
+if missing) is decoded clean through WavFileSource, the recognizer,
+nlu.spoken.interpret and Dialogue.respond, and one line is printed per voice:
+correct answers, red flags caught, false alarms (a red flag raised on a
+question that has none), CPU seconds. The models are built into
+bench/out/lm/ so the user's cache is left alone. Not a test.
+
+How the defaults were chosen (120 utterances, espeak175 | kal, correct):
+  background_weight 0.2: 56 | 104    0.05: 63 | 104    0.01: 60 | 102
+  language_weight 9: 57 | 101        wider beams (1e-60/1e-40): 65 | 104, +25% CPU
+  fwdflat off: 55 | 103, -40% CPU    VTLN warp 0.9 / 1.1: 55 | 102, 58 | 104
+
+Tried and not shipped: a keyword spotter for red-flag phrases ('giving way',
+"can't feel", 'wet myself') over the same audio. Multi-word phrases at
+threshold 1e-10 fired on 0-3 of 515 other utterances per voice, but caught
+only 1 of 17 spoken red flags with espeak-ng (8-11 with festival voices,
+which the recognizer already caught): no gain in red-flag recall (13/17 kal
+with and without), and 'numb' alone fired on 151 ordinary questions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_speech  # noqa: E402
+from bench_matcher import is_correct  # noqa: E402
+
+from voice_assistant.app import build_core  # noqa: E402
+from voice_assistant.audio.wav import WavFileSource  # noqa: E402
+from voice_assistant.dialogue import DialogueState  # noqa: E402
+from voice_assistant.nlu.spoken import interpret  # noqa: E402
+from voice_assistant.stt.pocketsphinx_engine import LanguageModelSettings, PocketSphinxRecognizer  # noqa: E402
+
+
+def settings_from(overrides: dict) -> LanguageModelSettings:
+    overrides = dict(overrides)
+    options = overrides.pop("decoder_options", {})
+    settings = replace(LanguageModelSettings(), **overrides)
+    return replace(settings, decoder_options={**settings.decoder_options, **options})
+
+
+def score(core, recognizer, cases: list[dict], voice: str) -> dict:
+    correct = red_flags = caught = false_alarms = 0
+    started = time.process_time()
+    for case in cases:
+        transcript = recognizer.transcribe(WavFileSource(bench_speech.clean_path(voice, case["text"])).chunks())
+        chosen = interpret(core.matcher, transcript)
+        reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
+        correct += is_correct(case, reply.kind, reply.intent)
+        if case["category"] == "red_flag":
+            red_flags += 1
+            caught += reply.kind == "red_flag"
+        else:
+            false_alarms += reply.kind == "red_flag"
+    return {"voice": voice, "correct": correct, "utterances": len(cases), "red_flags_caught": caught,
+            "red_flags": red_flags, "false_alarms": false_alarms, "cpu_s": time.process_time() - started}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("settings", nargs="*", default=["{}"])
+    parser.add_argument("--voices", default="espeak175,kal")
+    parser.add_argument("--limit", type=int, default=120)
+    parser.add_argument("--cases", default=str(bench_speech.DEV_SET))
+    args = parser.parse_args()
+    voices = args.voices.split(",")
+    cases = bench_speech.stratified_subset(bench_speech.load_cases(Path(args.cases)), args.limit)
+    bench_speech.synthesize_all([(voice, case["text"]) for voice in voices for case in cases])
+    core = build_core(None)
+    for text in args.settings:
+        recognizer = PocketSphinxRecognizer(core.pack, settings_from(json.loads(text)),
+                                            directory=ROOT / "bench" / "out" / "lm")
+        rows = [score(core, recognizer, cases, voice) for voice in voices]
+        print(text, " | ".join(f"{r['voice']} {r['correct']}/{r['utterances']} red flags "
+                               f"{r['red_flags_caught']}/{r['red_flags']} false alarms {r['false_alarms']} cpu {r['cpu_s']:.0f}s" for r in rows),
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,8 +1,9 @@
 """Barge-in: does the command spotter ignore the assistant's own voice and catch a person over it?
 
-Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 3] [--seed 7] [--rates 0.8,1.0,1.25]
-                                      [--latency 0.1] [--keyphrases JSON] [--json PATH]
+Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 2] [--seed 7] [--rates 0.8,1.0,1.25]
+                                      [--levels -6,-12] [--latency 0.1] [--keyphrases JSON] [--json PATH]
        python bench/bench_barge_in.py --tune [PHRASE,...] [--add "stop it,please stop"] [--drop "be quiet"]
+       python bench/bench_barge_in.py --tighten --rates 0.512,0.64,1.562,1.6
 
 1. Self-triggers. Every sentence the assistant can say (answer chunks, the
    'say next' hint, greeting, disclaimer, emergency and red-flag replies,
@@ -26,20 +27,25 @@ Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 3] [--seed 7] [--ra
    synthesized as a user might say it (espeak-ng en-us at 175 and 130 wpm,
    en-gb; festival kal, ked, slt) and mixed over a random assistant sentence,
    at a random rate, that does not contain the command (--mixes of each per
-   utterance, voice and condition): clean (fresh and warm spotter), and the assistant at -6 dB and -12 dB relative to the command
-   (RMS over active 20 ms windows; warm spotter). Detected: the right command
-   between the start of the command and 1.5 s after the end of its non-silent
-   samples; the delay runs from that end to the end of the 30 ms frame after
-   which the spotter reported it. Another command reported in a mix (not a
-   word of the echo sentence) counts as 'wrong': it would act on the wrong
-   command, and its reset of the decoder usually loses the right one.
+   utterance, voice and echo level): clean (once; a fresh and a warm
+   spotter), and the assistant at -6 dB and -12 dB (--levels) relative to
+   the command (RMS over active 20 ms windows; a warm spotter, its
+   log-energy mean moved to the echo's level, as it would have adapted).
+   Detected: the right command between the start of the command and 1.5 s
+   after the end of its non-silent samples; the delay runs from that end to
+   the end of the 30 ms frame after which the spotter reported it. Another
+   command reported in a mix (not a word of the echo sentence) counts as
+   'wrong': it would act on the wrong command, and its reset of the decoder
+   usually loses the right one.
 
 3. --tune searches each keyphrase's threshold alone (a one-keyphrase
-   spotter), from 1e-40 (permissive) towards 1e0 (strict), in steps of five
+   spotter), from 1e-40 (permissive) towards 1e+10 (strict), in steps of five
    decades and then one, for the most permissive threshold with no
    self-trigger in any of the self-trigger passes; then the whole table is
    measured together. (PocketSphinx reports a keyphrase when its score beats
-   the threshold, so 1e-5 is stricter than 1e-40.)
+   the threshold, so 1e-5 is stricter than 1e-40.) --tighten then checks the
+   table at other --rates and makes a keyphrase stricter, a decade at a time,
+   while it still fires on the assistant there.
 
 Every sentence, run and mix starts from a set cepstral mean, so results do
 not depend on how work is split across processes. Not a test.
@@ -76,15 +82,23 @@ FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
 SENTENCE_TAIL = 0.3  # silence after a sentence: a detection there still belongs to it
 DETECT_WINDOW = 1.5  # a command must be reported within this long after it ends
 #: Mix conditions: name -> (assistant level relative to the command in dB or None, starting cepstral mean).
+#: --levels sets the echo levels.
 CONDITIONS: dict[str, tuple[float | None, str]] = {
     "clean/fresh": (None, "fresh"), "clean": (None, "warm"), "-6 dB": (-6.0, "warm"), "-12 dB": (-12.0, "warm"),
 }
+
+
+def set_levels(levels: list[float]) -> None:
+    for name in [c for c, (level, _) in CONDITIONS.items() if level is not None]:
+        del CONDITIONS[name]
+    CONDITIONS.update({f"{level:g} dB": (level, "warm") for level in levels})
 LOUD = 300  # |sample| above this is 'non-silent' (as tests/speech.py)
 
 #: What a user says -> the command intent it must trigger.
 UTTERANCES: dict[str, str] = {
-    "stop": "stop", "stop it": "stop", "please stop": "stop", "be quiet": "stop",
-    "next": "next", "repeat": "repeat", "slower": "slower", "faster": "faster",
+    "stop": "stop", "stop it": "stop", "please stop": "stop", "stop talking": "stop", "be quiet": "stop",
+    "next": "next", "repeat": "repeat", "slower": "slower", "slow down": "slower", "faster": "faster",
+    "speed up": "faster",
 }
 
 #: voice -> espeak-ng argv (text appended) or a festival voice for text2wave (text on stdin).
@@ -97,8 +111,9 @@ USER_VOICES: dict[str, list[str] | str] = {
     "slt": "(voice_cmu_us_slt_arctic_hts)",
 }
 
-#: Thresholds tried by --tune, most permissive first. Single words may need more than 1e-5.
-GRID = [10.0 ** -e for e in range(40, -1, -1)]
+#: Thresholds tried by --tune, most permissive first. PocketSphinx takes thresholds above 1 too
+#: (the keyphrase must then beat the phone loop outright); single words may need them.
+GRID = [10.0 ** e for e in range(-40, 11)]
 
 
 # -- what the assistant says ------------------------------------------------------------------
@@ -233,13 +248,13 @@ def make_mixes(sentence_audio: dict, sentences: list[str], rates: list[float], v
         pool = [s for s in sentences if intent not in words_of(s)]
         base = dict(text=text, intent=intent, voice=voice)
         word_end = speech_end(command)
-        for _ in range(per_cell):  # clean: the command alone, heard by a fresh and by a warm spotter
-            onset = 0.5
-            audio = np.zeros(int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE), "<i2")
-            audio[int(onset * SAMPLE_RATE):int(onset * SAMPLE_RATE) + len(command)] = command
-            for condition in ("clean/fresh", "clean"):
-                mixes.append(dict(base, condition=condition, cmn=CONDITIONS[condition][1], echo="", rate=None,
-                                  onset=onset, end=onset + word_end, audio=audio))
+        # clean: the command alone (once: it would be the same every time), heard by a fresh and a warm spotter
+        onset = 0.5
+        audio = np.zeros(int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE), "<i2")
+        audio[int(onset * SAMPLE_RATE):int(onset * SAMPLE_RATE) + len(command)] = command
+        for condition in ("clean/fresh", "clean"):
+            mixes.append(dict(base, condition=condition, cmn=CONDITIONS[condition][1], echo="", rate=None,
+                              onset=onset, end=onset + word_end, audio=audio))
         for condition, (level, cmn) in CONDITIONS.items():
             if level is None:
                 continue
@@ -253,14 +268,16 @@ def make_mixes(sentence_audio: dict, sentences: list[str], rates: list[float], v
                 onset = round(0.3 + rng.random() * room, 3)
                 length = max(len(echo), int((onset + command_seconds + DETECT_WINDOW + 0.2) * SAMPLE_RATE))
                 mixed = np.zeros(length)
-                mixed[:len(echo)] += echo * (active_rms(command) / active_rms(echo) * 10 ** (level / 20))
+                gain = active_rms(command) / active_rms(echo) * 10 ** (level / 20)
+                mixed[:len(echo)] += echo * gain
                 start = int(onset * SAMPLE_RATE)
                 mixed[start:start + len(command)] += command
                 peak = np.abs(mixed).max()
                 if peak > 32000:  # keep the ratio, avoid clipping
                     mixed *= 32000 / peak
+                    gain *= 32000 / peak
                 mixes.append(dict(base, condition=condition, cmn=cmn, echo=echo_text, rate=rate, onset=onset,
-                                  end=onset + word_end, audio=np.round(mixed).astype("<i2")))
+                                  end=onset + word_end, echo_gain=gain, audio=np.round(mixed).astype("<i2")))
     return mixes
 
 
@@ -283,17 +300,23 @@ def reply_runs(replies: list[tuple[str, ...]]) -> list[list[str]]:
     return runs
 
 
-def warm_cmn(sentence_audio: dict, rates: list[float]) -> str:
-    """The cepstral mean after the spotter has heard a minute of the assistant."""
+def warm_cmn(sentence_audio: dict, rates: list[float]) -> tuple[list[float], float]:
+    """The cepstral mean after the spotter has heard a minute of the assistant, and how far its first
+    coefficient (log energy) moves per unit of ln(gain): scaling the audio shifts c0 alone."""
     from voice_assistant.stt.spotter import CommandSpotter
 
     decoder = CommandSpotter().decoder
+    initial = decoder.get_cmn()
     rate = min(rates, key=lambda r: abs(r - 1.0))
     audio = np.concatenate([a for (r, _), a in sentence_audio.items() if r == rate])[:60 * SAMPLE_RATE]
-    decoder.start_utt()
-    decoder.process_raw(audio.tobytes(), False, True)
-    decoder.end_utt()
-    return decoder.get_cmn()
+    means = []
+    for gain in (1.0, 0.25):
+        decoder.set_cmn(initial)
+        decoder.start_utt()
+        decoder.process_raw(np.round(audio * gain).astype("<i2").tobytes(), False, True)
+        decoder.end_utt()
+        means.append([float(v) for v in decoder.get_cmn().split(",")])
+    return means[0], (means[0][0] - means[1][0]) / np.log(4.0)
 
 
 # -- the spotter in worker processes ----------------------------------------------------------
@@ -302,7 +325,7 @@ _DATA: dict = {}  # filled before the pool forks: audio, items, mixes, the warm 
 _WORKER: dict = {}
 
 
-def _spotter(keyphrases: dict[str, list], cmn: str):
+def _spotter(keyphrases: dict[str, list], cmn: str, gain: float = 1.0):
     from voice_assistant.stt.spotter import CommandSpotter
 
     key = json.dumps(keyphrases, sort_keys=True)
@@ -314,13 +337,18 @@ def _spotter(keyphrases: dict[str, list], cmn: str):
         cache[key] = (spotter, spotter.decoder.get_cmn())
     spotter, fresh = cache[key]
     spotter.reset()
-    spotter.decoder.set_cmn(fresh if cmn == "fresh" else _DATA["warm_cmn"])
+    if cmn == "fresh":
+        spotter.decoder.set_cmn(fresh)
+    else:  # warm, for the assistant heard at ``gain`` times the level the mean was measured at
+        mean, slope = _DATA["warm_cmn"]
+        spotter.decoder.set_cmn(",".join(f"{v:g}" for v in [mean[0] + slope * np.log(gain), *mean[1:]]))
     return spotter
 
 
-def detections(keyphrases: dict[str, list], samples: np.ndarray, cmn: str) -> list[tuple[str, float]]:
+def detections(keyphrases: dict[str, list], samples: np.ndarray, cmn: str,
+               gain: float = 1.0) -> list[tuple[str, float]]:
     """(intent, seconds at the end of the frame that reported it) for ``samples`` fed in 30 ms frames."""
-    spotter = _spotter(keyphrases, cmn)
+    spotter = _spotter(keyphrases, cmn, gain)
     pad = (-len(samples)) % FRAME_SAMPLES
     pcm = np.concatenate([samples, np.zeros(pad, "<i2")]).astype("<i2").tobytes()
     step = FRAME_SAMPLES * 2
@@ -354,7 +382,7 @@ def run_item(args: tuple) -> dict:
     mix = _DATA["mixes"][index]
     echo_words = words_of(mix["echo"])
     hit, wrong = None, []
-    for intent, t in detections(keyphrases, mix["audio"], mix["cmn"]):
+    for intent, t in detections(keyphrases, mix["audio"], mix["cmn"], mix.get("echo_gain", 1.0)):
         if intent == mix["intent"] and hit is None and mix["onset"] <= t <= mix["end"] + DETECT_WINDOW:
             hit = t - mix["end"]
         elif intent not in echo_words and intent != mix["intent"]:
@@ -395,7 +423,7 @@ def tune(pool, candidates: dict[str, str]) -> dict[str, list]:
         suspects: list[tuple] = []
         tried: list[tuple[float, bool]] = []
         chosen, lax_bad = GRID[-1], None
-        for threshold in [t for t in GRID if round(-np.log10(t)) % 5 == 0]:  # 1e-40, 1e-35 ... 1e0
+        for threshold in [t for t in GRID if round(np.log10(t)) % 5 == 0]:  # 1e-40, 1e-35 ... 1e+10
             found = self_triggers(pool, phrase, intent, threshold, suspects)
             tried.append((threshold, not found))
             if not found:
@@ -416,68 +444,79 @@ def tune(pool, candidates: dict[str, str]) -> dict[str, list]:
     return table
 
 
+def tighten(pool, keyphrases: dict[str, list]) -> dict[str, list]:
+    """Per keyphrase, from its threshold, ten times stricter until it alone has no self-trigger."""
+    table = {}
+    for phrase, (intent, threshold) in keyphrases.items():
+        started, suspects, tried = time.perf_counter(), [], []
+        while True:
+            found = self_triggers(pool, phrase, intent, threshold, suspects)
+            tried.append((threshold, not found))
+            if not found or threshold >= GRID[-1]:
+                break
+            threshold, suspects = threshold * 10, found + suspects
+        table[phrase] = [intent, float(f"{threshold:.0e}")]
+        shown = " ".join(f"{t:.0e}:{'ok' if ok else 'x'}" for t, ok in tried)
+        print(f"  {phrase:<12} -> {threshold:.0e}   ({shown}; {time.perf_counter() - started:.0f} s)", flush=True)
+    return table
+
+
 def summarize(results: list[dict], keyphrases: dict[str, list]) -> dict:
     sentences = [r for r in results if r["kind"] == "sentence"]
     runs = [r for r in results if r["kind"] == "run"]
     mixes = [(r, _DATA["mixes"][r["index"]]) for r in results if r["kind"] == "mix"]
     intents = list(dict.fromkeys([v[0] for v in keyphrases.values()] + list(UTTERANCES.values())))
-    summary = {"keyphrases": keyphrases, "sentence_items": len(sentences), "runs": len(runs), "intents": {},
-               "self_trigger_examples": [], "utterances": {}, "voices": {}}
+    summary: dict = {"keyphrases": keyphrases, "sentence_items": len(sentences), "runs": len(runs),
+                     "intents": {}, "utterances": {}, "voices": {}}
     for intent in intents:
-        row = summary["intents"].setdefault(intent, {})
-        row["self"] = sum(i == intent for r in sentences for i, _ in r["self"])
-        row["ignored"] = sum(i == intent for r in sentences for i, _ in r["ignored"])
-        row["self_runs"] = sum(i == intent for r in runs for i, _, _ in r["self"])
-        for condition in CONDITIONS:
-            cell = [r for r, m in mixes if m["intent"] == intent and m["condition"] == condition]
-            delays = [r["delay"] for r in cell if r["delay"] is not None]
-            row[condition] = dict(n=len(cell), hit=len(delays), delay=statistics.median(delays) if delays else None)
-        row["wrong"] = sum(len(r["wrong"]) for r, m in mixes if m["intent"] == intent)
+        summary["intents"][intent] = dict(
+            self=sum(i == intent for r in sentences for i, _ in r["self"]),
+            runs=sum(i == intent for r in runs for i, _, _ in r["self"]),
+            ignored=sum(i == intent for r in sentences for i, _ in r["ignored"]))
+    for key, field in (("utterances", "text"), ("voices", "voice")):
+        for name in dict.fromkeys(m[field] for _, m in mixes):
+            row = summary[key][name] = {}
+            for condition in CONDITIONS:
+                cell = [r for r, m in mixes if m[field] == name and m["condition"] == condition]
+                delays = [r["delay"] for r in cell if r["delay"] is not None]
+                row[condition] = dict(n=len(cell), hit=len(delays),
+                                      delay=statistics.median(delays) if delays else None)
+            row["wrong"] = sum(len(r["wrong"]) for r, m in mixes if m[field] == name)
+    examples = []
     for r in sentences:
         rate, sentence, cmn = _DATA["sentence_items"][r["index"]]
-        for intent, t in r["self"]:
-            summary["self_trigger_examples"].append(f"{intent} @{t:.2f}s, rate {rate}, {cmn}: {sentence}")
+        examples += [f"{intent} @{t:.2f}s, rate {rate}, {cmn}: {sentence}" for intent, t in r["self"]]
     for r in runs:
-        for intent, t, current in r["self"]:
-            rate = _DATA["run_items"][r["index"]][0]
-            summary["self_trigger_examples"].append(f"{intent} @{t:.2f}s in a run, rate {rate}: {current}")
-    summary["wrong_examples"] = [f"{m['text']!r} ({m['voice']}, {m['condition']}) -> {w}"
-                                 for r, m in mixes for w, _ in r["wrong"]]
-    for key, field in (("utterances", "text"), ("voices", "voice")):
-        for r, m in mixes:
-            cell = summary[key].setdefault(m[field], {c: [0, 0] for c in CONDITIONS})
-            cell[m["condition"]][0] += 1
-            cell[m["condition"]][1] += r["delay"] is not None
+        rate = _DATA["run_items"][r["index"]][0]
+        examples += [f"{intent} @{t:.2f}s in a run, rate {rate}: {current}" for intent, t, current in r["self"]]
+    summary["self_trigger_examples"] = examples
+    summary["wrong_examples"] = [f"{m['text']!r} ({m['voice']}, {m['condition']}) -> {w} @{t:.2f}s"
+                                 for r, m in mixes for w, t in r["wrong"]]
     summary["delays"] = sorted(r["delay"] for r, m in mixes if r["delay"] is not None)
     return summary
 
 
 def print_table(summary: dict, rates: list[float], voices: list[str]) -> None:
-    def pct(cell) -> str:
-        return f"{100 * cell['hit'] / cell['n']:4.0f}%" if cell["n"] else "    -"
+    def cell(c) -> str:
+        hit = f"{100 * c['hit'] / c['n']:3.0f}%" if c["n"] else "   -"
+        return f"{hit} {c['delay'] * 1000:4.0f}" if c["delay"] is not None else f"{hit}    -"
 
-    def ms(value) -> str:
-        return f"{value * 1000:4.0f}" if value is not None else "   -"
-
-    print(f"\nSelf-triggers: 'self' over {summary['sentence_items']} sentence items (warm spotter at rates {rates}, "
-          f"fresh at the rate nearest 1), 'runs' over {summary['runs']} runs of sentences played back to back.")
-    print(f"Detection over {len(voices)} voices: % of mixes, and median ms from the end of the command word "
-          "to the report.\n")
-    print(f"{'command':<7} {'thresholds':<28} {'self':>4} {'runs':>4} {'echo-ign':>8} | "
-          + " | ".join(f"{c:>11} {'ms':>4}" for c in CONDITIONS) + f" | {'wrong':>5}")
+    print(f"\nSelf-triggers ('self': {summary['sentence_items']} sentence items, warm spotter at rates {rates} "
+          f"and fresh at the rate nearest 1; 'runs': {summary['runs']} runs of sentences played back to back)")
+    print(f"{'command':<8} {'self':>4} {'runs':>4} {'echo-ign':>8}  keyphrases")
     for intent, row in summary["intents"].items():
-        phrases = ",".join(f"{p}={v[1]:.0e}" for p, v in summary["keyphrases"].items() if v[0] == intent)
-        cells = " | ".join(f"{pct(row[c]):>11} {ms(row[c]['delay'])}" for c in CONDITIONS)
-        print(f"{intent:<7} {phrases:<28} {row['self']:>4} {row['self_runs']:>4} {row['ignored']:>8} | "
-              f"{cells} | {row['wrong']:>5}")
+        phrases = ", ".join(f"{p} {v[1]:.0e}" for p, v in summary["keyphrases"].items() if v[0] == intent)
+        print(f"{intent:<8} {row['self']:>4} {row['runs']:>4} {row['ignored']:>8}  {phrases}")
+    print(f"\nDetection (% of mixes over {len(voices)} voices, median ms from the end of the command word)")
+    header = " | ".join(f"{c:>9}" for c in CONDITIONS)
     for key in ("utterances", "voices"):
-        print(f"\nDetection by {key[:-1]} ({' / '.join(CONDITIONS)}):")
-        for name, cell in summary[key].items():
-            shown = " / ".join(f"{100 * hit / n:4.0f}%" if n else "    -" for n, hit in cell.values())
-            print(f"  {name:<13} {shown}")
+        print(f"{'by ' + key[:-1]:<14} | {header} | wrong")
+        for name, row in summary[key].items():
+            print(f"{name:<14} | " + " | ".join(f"{cell(row[c]):>9}" for c in CONDITIONS) + f" | {row['wrong']:>5}")
+        print()
     delays = summary["delays"]
     if delays:
-        print(f"\nDelay over all {len(delays)} detections: median {statistics.median(delays) * 1000:.0f} ms, "
+        print(f"Delay over all {len(delays)} detections: median {statistics.median(delays) * 1000:.0f} ms, "
               f"90th percentile {delays[int(0.9 * (len(delays) - 1))] * 1000:.0f} ms, "
               f"max {delays[-1] * 1000:.0f} ms")
     for title, key in (("Self-triggers", "self_trigger_examples"), ("Wrong commands", "wrong_examples")):
@@ -495,9 +534,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="0.8,1.0,1.25", help="assistant speaking rates")
     parser.add_argument("--voices", default=",".join(USER_VOICES))
     parser.add_argument("--latency", type=float, default=0.1, help="speaker-to-microphone lag in the runs")
+    parser.add_argument("--levels", default="-6,-12", help="assistant levels in dB relative to the command")
     parser.add_argument("--keyphrases", help="JSON {phrase: [intent, threshold]} instead of KEYPHRASES")
     parser.add_argument("--tune", nargs="?", const="*", metavar="PHRASES",
                         help="search thresholds (of these keyphrases, default all), then measure the result")
+    parser.add_argument("--tighten", action="store_true",
+                        help="make each keyphrase stricter, a decade at a time, until it has no self-trigger "
+                             "(e.g. at other --rates), then measure the result")
     parser.add_argument("--add", default="", help="with --tune: extra keyphrases 'phrase[:intent],...'")
     parser.add_argument("--drop", default="", help="with --tune: keyphrases to leave out, comma-separated")
     parser.add_argument("--json", type=Path)
@@ -507,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     rates = [float(r) for r in args.rates.split(",")]
+    set_levels([float(level) for level in args.levels.split(",") if level])
     voices = [v for v in args.voices.split(",") if v]
     keyphrases = ({k: list(v) for k, v in json.loads(args.keyphrases).items()} if args.keyphrases
                   else {k: list(v) for k, v in KEYPHRASES.items()})
@@ -539,6 +583,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Tuning {', '.join(candidates)}, each alone (ok: no self-trigger, x: self-triggers):",
                   flush=True)
             keyphrases.update(tune(pool, candidates))
+        if args.tighten:
+            print("Tightening each keyphrase alone (ok: no self-trigger, x: self-triggers):", flush=True)
+            keyphrases = tighten(pool, keyphrases)
         results = evaluate(pool, keyphrases)
     summary = summarize(results, keyphrases)
     print_table(summary, rates, voices)

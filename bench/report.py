@@ -1,8 +1,12 @@
 """Write bench/REPORT.md and its plots from the JSON figures the benchmarks produced.
 
 Usage: python bench/report.py [--out-dir bench/out] [--report bench/REPORT.md] [--plots bench]
+                              [--readme README.md]
 
 Every number in the report is read from the JSON files; nothing is typed by hand.
+With --readme, the same tables replace README's block between the
+``<!-- figures:start -->`` and ``<!-- figures:end -->`` markers, so README and
+the report cannot disagree.
 Plots need matplotlib (`pip install .[bench]`); without it the report says so and
 keeps the tables.
 """
@@ -96,15 +100,22 @@ def loop_section(loop: dict | None) -> list[str]:
 
 
 def barge_in_section(barge: dict | None) -> list[str]:
-    if barge is None or "intents" not in barge:
+    if barge is None or "utterances" not in barge:
         return ["_Barge-in benchmark not run._", ""]
-    lines = ["| command | detected (clean) | detected (-6 dB echo) | detected (-12 dB echo) | self-triggers |",
-             "|---|---|---|---|---|"]
-    for intent, row in barge["intents"].items():
-        def rate(key):
-            cell = row.get(key) or {}
-            return _pct(cell["hit"] / cell["n"]) if cell.get("n") else "-"
-        lines.append(f"| {intent} | {rate('clean')} | {rate('-6 dB')} | {rate('-12 dB')} | {row.get('self', 0)} |")
+
+    def rate(row: dict, key: str) -> str:
+        cell = row.get(key) or {}
+        return _pct(cell["hit"] / cell["n"]) if cell.get("n") else "-"
+
+    lines = ["| said over the assistant | detected alone | assistant at -6 dB | assistant at -12 dB |",
+             "|---|---|---|---|"]
+    for text, row in barge["utterances"].items():
+        lines.append(f"| {text} | {rate(row, 'clean')} | {rate(row, '-6 dB')} | {rate(row, '-12 dB')} |")
+    selves = ", ".join(f"{intent} {row.get('self', 0) + row.get('runs', 0)}"
+                       for intent, row in barge.get("intents", {}).items())
+    lines += ["", f"Self-triggers (the assistant's own voice taken for a command) over "
+                  f"{barge.get('sentence_items', 0)} sentences and {barge.get('runs', 0)} runs of sentences: "
+                  f"{selves}."]
     return lines + [""]
 
 
@@ -182,14 +193,50 @@ def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None 
     return text
 
 
+README_START, README_END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+
+def readme_block(out_dir: Path, info: dict) -> str:
+    """README's headline figures: the report's tables, without its plots section."""
+    dev, holdout = _load(out_dir / "matcher_dev.json"), _load(out_dir / "matcher_holdout.json")
+    speech, loop = _load(out_dir / "speech.json"), _load(out_dir / "loop.json")
+    barge = _load(out_dir / "barge_in.json")
+    lines = [f"Measured {info['date']} at revision `{info['revision']}` on {info['machine']} by "
+             "`bench/run_all`, which writes these tables here and in "
+             "[bench/REPORT.md](bench/REPORT.md) from the same JSON.", "",
+             "**Typed questions** (`python bench/bench_matcher.py`, dev set):", "", *typed_section(dev, holdout),
+             "**Spoken questions** through PocketSphinx (`python bench/bench_speech.py`):", "",
+             *speech_section(speech),
+             "![answer accuracy against SNR](bench/accuracy_vs_snr.png)", "",
+             "**Hands-free loop** on virtual devices (`python bench/bench_loop.py`):", "", *loop_section(loop),
+             "![latency split](bench/latency_split.png)", "",
+             "**Barge-in** (`python bench/bench_barge_in.py`):", "", *barge_in_section(barge)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace the text between the markers; everything else in README stays as it is."""
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{readme}: no '{README_START}' ... '{README_END}' block to fill")
+    head, tail = text[:start + len(README_START)], text[end:]
+    readme.write_text(f"{head}\n{block}{tail}", encoding="utf-8")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=ROOT / "bench" / "out")
     parser.add_argument("--report", type=Path, default=ROOT / "bench" / "REPORT.md")
     parser.add_argument("--plots", type=Path, default=ROOT / "bench")
+    parser.add_argument("--readme", type=Path, help="also fill this README's figures block")
     args = parser.parse_args()
-    write_report(args.out_dir.resolve(), args.report, args.plots)
+    info = machine()
+    write_report(args.out_dir.resolve(), args.report, args.plots, info)
     print(f"wrote {args.report}")
+    if args.readme:
+        update_readme(args.readme, readme_block(args.out_dir.resolve(), info))
+        print(f"updated the figures in {args.readme}")
     return 0
 
 

@@ -97,9 +97,11 @@ def test_own_voice_in_the_microphone_does_not_trigger_an_answer(core, recognizer
     session = Session(voices)
     session.say("how do i get my back to unlock", 26.0)
     _, events, _ = session.run(core, recognizer, echo=0.7)
-    # Half-duplex: its own voice never reaches the question recognizer, so no new answer.
-    # (The barge-in spotter can still mistake it for 'stop': README, "not good enough yet".)
+    # Half-duplex: its own voice never reaches the question recognizer, so no new answer,
+    # and the command spotter's thresholds are strict enough not to take it for 'stop'.
     assert [e.data["intent"] for e in events.of("matched")] == ["relief_overview"]
+    assert events.of("barge_in") == []
+    assert events.of("interrupted") == []
 
 
 def test_answer_is_decoded_before_the_endpoint_and_a_pause_does_not_cut_the_question(core, recognizer, voices,

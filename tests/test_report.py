@@ -49,3 +49,25 @@ def test_report_from_tiny_inputs(tmp_path):
     else:
         assert (tmp_path / "accuracy_vs_snr.png").stat().st_size > 1000
         assert (tmp_path / "latency_split.png").stat().st_size > 1000
+
+
+def test_readme_block_is_replaced_between_the_markers_only(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    _write(out, "matcher_dev.json", {
+        "categories": {"command": {"items": 2, "correct": 2, "accuracy": 1.0}},
+        "overall": {"items": 2, "correct": 2, "accuracy": 1.0}, "red_flag_recall": 1.0,
+        "red_flag_false_alarm_rate": 0.0, "match_ms_median": 0.1, "match_ms_p95": 0.2})
+    readme = tmp_path / "README.md"
+    readme.write_text("# Title\nbefore\n<!-- figures:start -->\nold 12.3%\n<!-- figures:end -->\nafter\n")
+    report.update_readme(readme, report.readme_block(out, INFO))
+    text = readme.read_text()
+    assert text.startswith("# Title\nbefore\n<!-- figures:start -->\n") and text.endswith("<!-- figures:end -->\nafter\n")
+    assert "old 12.3%" not in text and "| command | 2 | 100.0% |" in text and "abc1234" in text
+    readme.write_text("no markers")
+    try:
+        report.update_readme(readme, "x")
+    except SystemExit as exc:
+        assert "figures:start" in str(exc)
+    else:
+        raise AssertionError("a README without markers must be refused")

@@ -43,3 +43,15 @@ def test_one_stray_alternative_does_not_turn_off_topic_into_an_answer(matcher):
     kind, _ = reading(matcher, "what is the weather like tomorrow", "what is the weather leg tomorrow",
                       "what is the weather like today")
     assert kind == "decline"
+
+
+@pytest.mark.parametrize("heard", [
+    "my left leg as know feel an adult",                   # 'has no feeling at all'
+    "i can't feel my dose properly since my back seized",  # 'toes'
+])
+def test_a_misheard_loss_of_feeling_still_raises_the_red_flag(matcher, heard):
+    assert reading(matcher, heard) == ("red_flag", "loss_of_feeling_in_limb")
+
+
+def test_feeling_the_back_loosen_is_not_a_red_flag(matcher):
+    assert reading(matcher, "i can feel my back loosening")[0] != "red_flag"

@@ -215,6 +215,31 @@ def test_a_conversation_writes_only_the_settings_file(wavs, sealed, capsys, capl
     assert not any("say that slower" in record.getMessage() for record in caplog.records)
 
 
+def test_a_conversation_log_is_written_only_when_asked_for_and_only_for_its_owner(wavs, sealed, capsys,
+                                                                                  monkeypatch):
+    log_file = sealed.root / "my-log.jsonl"
+    monkeypatch.setattr(sys, "stdin", io.StringIO("what causes back spasms\nI wet myself\n"))
+    assert cli.main(["chat", "--log", str(log_file)]) == 0
+    assert cli.main(["listen", "--engine", "pocketsphinx", "--input-wav", str(wavs["what causes back spasms"]),
+                     "--speed", "0", "--no-greeting", "--captions-only", "--log", str(log_file)]) == 0
+    capsys.readouterr()
+    sealed.assert_private()
+    assert sealed.new_files() == [log_file]  # no settings changed, nothing else written
+    assert log_file.stat().st_mode & 0o777 == 0o600
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert [(r["event"], r.get("kind")) for r in records] == [
+        ("heard", None), ("matched", "answer"), ("heard", None), ("matched", "red_flag"),  # chat
+        ("heard", None), ("matched", "answer")]                                            # listen, appended
+    assert records[0]["text"] == "what causes back spasms" and records[-1]["intent"] == "causes_overview"
+
+
+def test_a_log_that_cannot_be_written_is_a_clear_error(sealed, capsys):
+    assert cli.main(["chat", "--log", str(sealed.root / "no-such-folder" / "log.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the conversation log" in err and "Traceback" not in err
+    assert sealed.new_files() == []
+
+
 @pytest.mark.parametrize("tag", [
     "!!python/object/apply:pathlib.Path.touch [{marker}]",
     "!!python/object/new:pathlib.Path [{marker}]",

@@ -18,6 +18,7 @@ from voice_assistant import __version__
 from voice_assistant.dialogue import Dialogue, DialogueState, Reply
 from voice_assistant.app import build_core, build_recognizer
 from voice_assistant.audio.wav import WavFileSource
+from voice_assistant.conversation_log import ConversationLog
 from voice_assistant.errors import AssistantError, AudioFormatError, UsageError
 from voice_assistant.knowledge import load_pack
 from voice_assistant.nlu.spoken import interpret
@@ -39,6 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
     speech.add_argument("--model", metavar="PATH", help="Vosk model folder")
 
+    conversation = argparse.ArgumentParser(add_help=False)
+    conversation.add_argument("--log", metavar="FILE",
+                              help="append what you said and what was answered to FILE (JSON lines); "
+                                   "without it nothing is recorded")
+
     voice = argparse.ArgumentParser(add_help=False)
     voice.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'devices')")
     voice.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see 'devices')")
@@ -57,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     voice.add_argument("--captions-only", action="store_true", help="show the answers, do not speak them")
     voice.add_argument("--no-greeting", action="store_true", help="skip the disclaimer and greeting")
 
-    parser = argparse.ArgumentParser(prog="voice-assistant", parents=[common, speech, voice],
+    parser = argparse.ArgumentParser(prog="voice-assistant", parents=[common, speech, voice, conversation],
                                      description="Offline voice assistant for back muscle spasm.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -71,10 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("files", nargs="+", metavar="FILE")
     transcribe.set_defaults(run=run_transcribe)
 
-    chat = commands.add_parser("chat", parents=[common], help="typed conversation that keeps its place")
+    chat = commands.add_parser("chat", parents=[common, conversation], help="typed conversation that keeps its place")
     chat.set_defaults(run=run_chat)
 
-    listen = commands.add_parser("listen", parents=[common, speech, voice],
+    listen = commands.add_parser("listen", parents=[common, speech, voice, conversation],
                                  help="hands-free conversation (the default command)")
     listen.set_defaults(run=run_listen)
     parser.set_defaults(run=run_listen)
@@ -174,20 +180,28 @@ def run_transcribe(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
     dialogue = make_dialogue(args)
+    record = ConversationLog(args.log) if getattr(args, "log", None) else None
     opening = dialogue.opening()
     _print_reply("", opening, args.json)
     state = DialogueState()
-    while True:
-        try:
-            line = read("" if args.json else "you> ")
-        except EOFError:
-            return 0
-        if not line.strip():
-            continue
-        reply, state = dialogue.step(state, line)
-        _print_reply(line, reply, args.json)
-        if any(action.name == "end_session" for action in reply.actions):
-            return 0
+    try:
+        while True:
+            try:
+                line = read("" if args.json else "you> ")
+            except EOFError:
+                return 0
+            if not line.strip():
+                continue
+            reply, state = dialogue.step(state, line)
+            _print_reply(line, reply, args.json)
+            if record is not None:
+                record.write("heard", line)
+                record.write("matched", reply.text, kind=reply.kind, intent=reply.intent)
+            if any(action.name == "end_session" for action in reply.actions):
+                return 0
+    finally:
+        if record is not None:
+            record.close()
 
 
 def run_listen(args: argparse.Namespace) -> int:

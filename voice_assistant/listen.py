@@ -18,6 +18,7 @@ from voice_assistant.audio.segmenter import SegmenterSettings
 from voice_assistant.audio.wav import WavFileSource, write_wav
 from voice_assistant.captions import Captions
 from voice_assistant.config import UserSettings, default_path, load_settings, save_settings
+from voice_assistant.conversation_log import ConversationLog
 from voice_assistant.errors import DeviceError, SynthesisError, UsageError
 from voice_assistant.events import Event, EventBus, log_events
 from voice_assistant.loop import ConversationLoop, LoopSettings
@@ -35,6 +36,17 @@ def listen(args: argparse.Namespace) -> int:
     events = EventBus()
     events.subscribe(log_events)
     events.subscribe(_json_printer if args.json else Captions())
+    record = ConversationLog(args.log) if args.log else None
+    if record is not None:
+        events.subscribe(record)
+    try:
+        return _listen(args, events)
+    finally:
+        if record is not None:
+            record.close()
+
+
+def _listen(args: argparse.Namespace, events: EventBus) -> int:
 
     def notice(message: str) -> None:
         events.emit("notice", message)

@@ -61,19 +61,33 @@ def typed_section(dev: dict | None, holdout: dict | None) -> list[str]:
     return lines + [""]
 
 
+def _recall(summary: dict) -> str:
+    """Red-flag recall with its counts: on a few items a percentage alone overstates what is known."""
+    recall = summary.get("red_flag_recall")
+    items = (summary.get("categories") or {}).get("red_flag", {}).get("items")
+    if recall is None or not items:
+        return _pct(recall)
+    return f"{_pct(recall)} ({round(recall * items)}/{items})"
+
+
 def speech_section(speech: dict | None) -> list[str]:
     if speech is None:
         return ["_Spoken benchmark not run._", ""]
     lines = ["| voice | condition | utterances | WER | correct answers | red-flag recall | red-flag false alarms "
-             "| off-topic declined | decode RTF (median) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| off-topic declined | decode RTF (median, CPU) |", "|---|---|---|---|---|---|---|---|---|"]
     for group in speech["groups"]:
         s = group["summary"]
-        rtf = "-" if s.get("rtf_median") is None else f"{s['rtf_median']:.2f}"
+        rtf_value = s.get("rtf_cpu_median", s.get("rtf_median"))
+        rtf = "-" if rtf_value is None else f"{rtf_value:.2f}"
         lines.append(f"| {group['voice']} | {group['condition']} | {s['utterances']} | {_pct(s['wer'])} | "
-                     f"{_pct(s['correct'])} | {_pct(s['red_flag_recall'])} | "
+                     f"{_pct(s['correct'])} | {_recall(s)} | "
                      f"{_pct(s.get('red_flag_false_alarm_rate'))} | {_pct(s['off_topic_declined'])} | {rtf} |")
-    lines += ["", f"Model load {speech.get('load_s_first', 0):.2f} s; peak memory of the benchmark process "
+    lines += ["", f"Model load {speech.get('load_s_first', 0):.2f} s; peak memory of a decoding process "
                   f"{speech.get('peak_rss_mb', 0):.0f} MB."]
+    settings = speech.get("settings") or {}
+    if "utterances" in settings:
+        lines.append(f"Command: `python bench/bench_speech.py --limit {settings['utterances']} --noise-limit "
+                     f"{settings.get('noise_utterances', settings['utterances'])} --json bench/out/speech.json`")
     return lines + [""]
 
 

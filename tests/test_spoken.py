@@ -55,3 +55,18 @@ def test_a_misheard_loss_of_feeling_still_raises_the_red_flag(matcher, heard):
 
 def test_feeling_the_back_loosen_is_not_a_red_flag(matcher):
     assert reading(matcher, "i can feel my back loosening")[0] != "red_flag"
+
+
+def test_a_confident_best_hypothesis_is_not_outvoted_by_its_near_copies(matcher):
+    assert reading(matcher, "back", "back can", "back can the", "the back can") == ("command", "previous")
+
+
+def test_a_garbled_best_hypothesis_is_outvoted_by_alternatives_that_agree(matcher):
+    kind, intent = reading(matcher, "what the the as a", "what causes back spasms", "what causes a back spasm",
+                           "what causes back spasm")
+    assert (kind, intent) == ("answer", "causes_overview")
+
+
+def test_a_reassured_balance_is_not_a_red_flag(matcher):
+    assert reading(matcher, "my balance is fine just wondering how i ease the pain")[0] != "red_flag"
+    assert reading(matcher, "my balance is not fine")[0] == "red_flag"

@@ -22,6 +22,8 @@ _REASSURANCE = re.compile(
     r"(numb|numbness|weak|weakness|tingling|problem|problems|trouble|issue|issues|loss|leaking|accidents?)\b"
     r"|\b(can|could|am able to)\s(still\s)?(?!(not|barely|hardly|scarcely|no|never)\b)(\w+\s)?(feel|move|control|hold|walk|keep|stand)\b"
     r"|\b(is|are|was|were|feel|feels)\s(not|never)\s(\w+\s)?(numb|weak|dead)\b"
+    r"|\b(balance|leg|legs|arm|arms|feeling|bladder|bowels?)\s(is|are|feels?|seems?)\s(still\s)?"
+    r"(fine|ok|okay|normal|good|alright|all right)\b"
 )
 _HEDGES = re.compile(r"\b(not sure|do not know|do not think|did not think|can not tell|not certain|unsure|"
                      r"maybe|might|i think|i feel like|worried|afraid|scared)\b")

@@ -40,6 +40,10 @@ def _ms(value) -> str:
 def machine() -> dict:
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True).stdout.strip() or "unknown"
+    changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "voice_assistant",
+                              "knowledge", "bench/*.py"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    if changed and revision != "unknown":
+        revision += "+uncommitted changes"
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "revision": revision,
             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, "
                        f"Python {platform.python_version()}"}
@@ -74,7 +78,7 @@ def speech_section(speech: dict | None) -> list[str]:
     if speech is None:
         return ["_Spoken benchmark not run._", ""]
     lines = ["| voice | condition | utterances | WER | correct answers | red-flag recall | red-flag false alarms "
-             "| off-topic declined | decode RTF (median, CPU) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| off-topic declined | decode RTF (median) |", "|---|---|---|---|---|---|---|---|---|"]
     for group in speech["groups"]:
         s = group["summary"]
         rtf_value = s.get("rtf_cpu_median", s.get("rtf_median"))
@@ -82,7 +86,8 @@ def speech_section(speech: dict | None) -> list[str]:
         lines.append(f"| {group['voice']} | {group['condition']} | {s['utterances']} | {_pct(s['wer'])} | "
                      f"{_pct(s['correct'])} | {_recall(s)} | "
                      f"{_pct(s.get('red_flag_false_alarm_rate'))} | {_pct(s['off_topic_declined'])} | {rtf} |")
-    lines += ["", f"Model load {speech.get('load_s_first', 0):.2f} s; peak memory of a decoding process "
+    lines += ["", f"Decode real-time factor: decoding time over audio length, from CPU time where measured. "
+                  f"Model load {speech.get('load_s_first', 0):.2f} s; peak memory of a decoding process "
                   f"{speech.get('peak_rss_mb', 0):.0f} MB."]
     settings = speech.get("settings") or {}
     if "utterances" in settings:

@@ -9,6 +9,7 @@ same calls PortAudio's binding offers.
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -505,3 +506,18 @@ def test_ctrl_c_while_speaking_says_goodbye_without_a_traceback(tmp_path):
         process.kill()
     assert process.returncode == 0, err
     assert "Goodbye." in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_conversation_log_on_a_full_disk_is_reported_once_and_the_chat_goes_on(capsys, caplog, monkeypatch):
+    from voice_assistant import cli
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("what causes back spasms\nnext\n"))
+    mode = os.stat("/dev/full").st_mode
+    assert cli.main(["chat", "--log", "/dev/full"]) == 0
+    captured = capsys.readouterr()
+    assert "The article names eight common causes" in captured.out and "Five" in captured.out
+    warnings = [r for r in caplog.records if "could not write the conversation log /dev/full" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert "Traceback" not in captured.err
+    assert os.stat("/dev/full").st_mode == mode  # a device's permissions are left alone

@@ -219,7 +219,8 @@ def test_a_conversation_log_is_written_only_when_asked_for_and_only_for_its_owne
                                                                                   monkeypatch):
     log_file = sealed.root / "my-log.jsonl"
     monkeypatch.setattr(sys, "stdin", io.StringIO("what causes back spasms\nI wet myself\n"))
-    assert cli.main(["chat", "--log", str(log_file)]) == 0
+    log_file.touch(mode=0o644)
+    assert cli.main(["--log", str(log_file), "chat"]) == 0  # given before the command, too
     assert cli.main(["listen", "--engine", "pocketsphinx", "--input-wav", str(wavs["what causes back spasms"]),
                      "--speed", "0", "--no-greeting", "--captions-only", "--log", str(log_file)]) == 0
     capsys.readouterr()

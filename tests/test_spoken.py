@@ -25,7 +25,8 @@ def test_a_short_hypothesis_with_a_command_word_is_that_command(matcher, heard, 
 
 
 @pytest.mark.parametrize("heard", ["how do i stop it happening again", "can i stop the spasm",
-                                   "why is my back slower to heal"])
+                                   "why is my back slower to heal", "my spasm will not stop",
+                                   "the spasms keep going", "walking slowly", "i can not stop shaking"])
 def test_a_question_with_a_command_word_stays_a_question(matcher, heard):
     assert reading(matcher, heard)[0] != "command"
 

@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     speech.add_argument("--model", metavar="PATH", help="Vosk model folder")
 
     conversation = argparse.ArgumentParser(add_help=False)
-    conversation.add_argument("--log", metavar="FILE",
+    # SUPPRESS: given before the command ('--log f chat') it must not be reset by the command's parser.
+    conversation.add_argument("--log", metavar="FILE", default=argparse.SUPPRESS,
                               help="append what you said and what was answered to FILE (JSON lines); "
                                    "without it nothing is recorded")
 

@@ -2,14 +2,17 @@
 
 Nothing said or heard is written anywhere unless the user asks for this file.
 Lines are JSON objects, appended (a later session adds to the same file), and
-the file is created readable and writable by its owner only: it holds health
-questions.
+the file is made readable and writable by its owner only: it holds health
+questions. If writing fails mid-conversation (a full disk), the conversation
+goes on and the log says so once, in one line.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import stat
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,6 +20,8 @@ from typing import Any
 
 from voice_assistant.errors import UsageError
 from voice_assistant.events import Event
+
+log = logging.getLogger(__name__)
 
 #: The events worth keeping: the person's words and the assistant's reply.
 LOGGED_EVENTS = ("heard", "matched")
@@ -32,8 +37,14 @@ class ConversationLog:
         except OSError as exc:
             raise UsageError(f"cannot write the conversation log {self.path}: {exc.strerror}",
                              "give --log a file in a folder you can write to") from None
+        try:
+            if stat.S_ISREG(os.fstat(descriptor).st_mode):
+                os.fchmod(descriptor, 0o600)  # an existing file too: it will hold health questions
+        except OSError:
+            pass  # not the owner: keep the permissions it has
         self._file = os.fdopen(descriptor, "a", encoding="utf-8")
         self._lock = threading.Lock()
+        self._failed = False
 
     def __call__(self, event: Event) -> None:
         if event.kind in LOGGED_EVENTS:
@@ -43,10 +54,19 @@ class ConversationLog:
         record = {"time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "event": event, "text": text,
                   **{k: v for k, v in data.items() if isinstance(v, (str, int, float, bool, type(None)))}}
         with self._lock:
-            if not self._file.closed:
+            if self._file.closed or self._failed:
+                return
+            try:
                 self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
                 self._file.flush()
+            except OSError as exc:
+                self._failed = True
+                log.warning("could not write the conversation log %s (%s); not recording the rest",
+                            self.path, exc.strerror or exc)
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            try:
+                self._file.close()
+            except OSError:
+                pass  # the failure was already reported (or nothing was left to write)

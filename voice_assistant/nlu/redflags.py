@@ -22,9 +22,13 @@ _REASSURANCE = re.compile(
     r"(numb|numbness|weak|weakness|tingling|problem|problems|trouble|issue|issues|loss|leaking|accidents?)\b"
     r"|\b(can|could|am able to)\s(still\s)?(?!(not|barely|hardly|scarcely|no|never)\b)(\w+\s)?(feel|move|control|hold|walk|keep|stand)\b"
     r"|\b(is|are|was|were|feel|feels)\s(not|never)\s(\w+\s)?(numb|weak|dead)\b"
-    r"|\b(balance|leg|legs|arm|arms|feeling|bladder|bowels?)\s(is|are|feels?|seems?)\s(still\s)?"
-    r"(fine|ok|okay|normal|good|alright|all right)\b"
 )
+# "My balance is fine": cancels only a red flag that ends within it ('my balance'), never one
+# that goes on ('my legs are fine but numb'), and not at all when the sentence turns ('but',
+# 'except'), since what follows may be the symptom ('my balance is fine but i keep falling').
+_FINE = re.compile(r"\b(balance|leg|legs|arm|arms|feeling|bladder|bowels?)\s(is|are|feels?|seems?)\s(still\s)?"
+                   r"(fine|normal|good|alright|all right)\b")
+_TURN = re.compile(r"\b(but|except|though|although|however|yet|apart from|other than|just)\b")
 _HEDGES = re.compile(r"\b(not sure|do not know|do not think|did not think|can not tell|not certain|unsure|"
                      r"maybe|might|i think|i feel like|worried|afraid|scared)\b")
 
@@ -43,11 +47,14 @@ def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ..
     """All red flags mentioned in ``normalized`` text, in order of appearance."""
     hedged = bool(_HEDGES.search(normalized))
     reassured = [] if hedged else [m.span() for m in _REASSURANCE.finditer(normalized)]
+    fine = [] if hedged or _TURN.search(normalized) else [m.span() for m in _FINE.finditer(normalized)]
     hits: list[RedFlagHit] = []
     for flag in pack.red_flags:
         for pattern in flag.patterns:
             for match in pattern.finditer(normalized):
                 if any(_overlaps(match.span(), span) for span in reassured):
+                    continue
+                if any(_overlaps(match.span(), span) and match.end() <= span[1] for span in fine):
                     continue
                 hits.append(RedFlagHit(flag.id, flag.name, match.span(), match.group(0)))
                 break

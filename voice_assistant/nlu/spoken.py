@@ -6,10 +6,13 @@ Speech recognizers confuse short words ("can't" / "can"), so:
 * "can" and "can't" sound alike (the final t is often silent), so each top
   hypothesis is also checked with "can" read as "can not", unless the person
   plainly reassures ("I can still feel my legs fine");
-* a short hypothesis with a command's telling word ('to ease that slower or')
-  is read as that command: the recognizer garbles the filler around a
-  command, rarely the command word itself, and a short topic question
-  starting 'how', 'can I' and so on is still a question;
+* a short hypothesis with a word that is nearly always a command ('slower',
+  'faster', 'repeat', 'next', 'previous': 'to ease that slower or') is read
+  as that command: the recognizer garbles the filler around a command, rarely
+  the command word itself. Words that also fit a question ('stop' in 'my
+  spasm will not stop', 'slowly', 'keep going') do not count, nor does a
+  negated one, and a short question starting 'how', 'can I' and so on stays
+  a question;
 * a best hypothesis confidently read as an answer or a command is kept;
 * otherwise the hypotheses vote: each reading (kind and intent) collects
   1/(1+rank) from every hypothesis that reads that way (half that for a
@@ -41,7 +44,8 @@ _CAN = re.compile(r"\bcan\b(?! not\b)")
 _REASSURED = re.compile(r"\b(still|fine|okay|ok|normally|properly|well)\b")
 #: Hypotheses up to this many words may be read as a command by a telling word.
 SHORT_COMMAND_WORDS = 5
-_SPOKEN_COMMANDS = frozenset({"next", "previous", "repeat", "start_over", "stop", "slower", "faster"})
+_COMMAND_WORD = re.compile(r"\b(slower|faster|repeat|next|previous)\b")
+_NEGATED_COMMAND_WORD = re.compile(r"\b(not|never|no)\s(\w+\s)?(slower|faster|repeat|next|previous)\b")
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,11 @@ def interpret(matcher: Matcher, transcript: Transcript) -> Interpretation:
 
 
 def _as_spoken_command(match: Match) -> Match:
-    if match.kind not in ("answer", "clarify", "decline") or len(match.normalized.split()) > SHORT_COMMAND_WORDS:
+    text = match.normalized
+    if (match.kind not in ("answer", "clarify", "decline") or len(text.split()) > SHORT_COMMAND_WORDS
+            or not _COMMAND_WORD.search(text) or _NEGATED_COMMAND_WORD.search(text)):
         return match
-    loose = match_command_loosely(match.normalized)
-    if loose is None or loose.intent not in _SPOKEN_COMMANDS:
+    loose = match_command_loosely(text)
+    if loose is None:
         return match
     return Match("command", loose.intent, loose.confidence, match.normalized)

@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 KINDS = {"answer", "red_flag", "command", "decline", "clarify"}
 COMMANDS = {"next", "previous", "repeat", "start_over", "stop", "slower", "faster", "help"}
 
@@ -55,3 +57,19 @@ def test_errors_are_one_line_without_traceback(tmp_path):
     assert "bad.yaml:" in result.stderr
     debug = _cli("ask", "--debug", "--knowledge", str(bad), "hello")
     assert "Traceback" in debug.stderr
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--json", "ask", "x"], {"json": True}),
+    (["ask", "--json", "x"], {"json": True}),
+    (["--engine", "pocketsphinx", "transcribe", "f.wav"], {"engine": "pocketsphinx"}),
+    (["--engine", "vosk", "transcribe", "--engine", "pocketsphinx", "f.wav"], {"engine": "pocketsphinx"}),
+    (["--debug", "--log", "talk.jsonl", "chat"], {"debug": True, "log": "talk.jsonl"}),
+    (["chat"], {"debug": False, "log": None, "json": False}),
+    (["--rate", "0.8", "listen", "--volume", "0.5"], {"rate": 0.8, "volume": 0.5, "speed": 4.0}),
+])
+def test_shared_options_count_before_or_after_the_command(argv, expected):
+    from voice_assistant.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert {name: getattr(args, name) for name in expected} == expected

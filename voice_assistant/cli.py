@@ -29,42 +29,56 @@ from voice_assistant.stt.selection import DEFAULT_VOSK_MODEL, ENGINES
 log = logging.getLogger(__name__)
 
 
+def _option_groups(inherit: bool) -> tuple[argparse.ArgumentParser, ...]:
+    """The shared options (common, speech, voice, conversation) as parent parsers.
+
+    With ``inherit`` (for the commands' own parsers) an option left out has no
+    default, so a value given before the command ('--json ask ...') is kept
+    rather than reset by the command's parser.
+    """
+    groups = [argparse.ArgumentParser(add_help=False) for _ in range(4)]
+    common, speech, voice, conversation = groups
+
+    def option(group: argparse.ArgumentParser, *flags: str, **settings) -> None:
+        if inherit:
+            settings["default"] = argparse.SUPPRESS
+        group.add_argument(*flags, **settings)
+
+    option(common, "--knowledge", metavar="PATH", help="knowledge pack YAML (default: the built-in pack)")
+    option(common, "--debug", action="store_true", help="verbose logs and tracebacks")
+    option(common, "--json", action="store_true", help="one JSON object per reply")
+
+    option(speech, "--engine", choices=ENGINES, default="auto",
+           help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
+    option(speech, "--model", metavar="PATH", help="Vosk model folder")
+
+    option(conversation, "--log", metavar="FILE",
+           help="append what you said and what was answered to FILE (JSON lines); without it nothing is recorded")
+
+    option(voice, "--input-device", metavar="NAME|INDEX", help="microphone (see 'devices')")
+    option(voice, "--output-device", metavar="NAME|INDEX", help="speaker (see 'devices')")
+    option(voice, "--input-wav", metavar="FILE", help="run the loop on a recording instead of a microphone")
+    option(voice, "--output-wav", metavar="FILE", help="write what the assistant says to a WAV file")
+    option(voice, "--speed", type=float, default=4.0,
+           help="with --input-wav: how many times faster than real time to run (0: unpaced)")
+    option(voice, "--echo", type=float, default=0.0,
+           help="with --input-wav: mix this share of the assistant's voice back into the input")
+    option(voice, "--voice", default="en-us", help="espeak-ng voice (default en-us)")
+    option(voice, "--rate", type=float, help="speaking rate, 1 is normal (remembered when changed by voice)")
+    option(voice, "--volume", type=float, default=1.0, help="0 to 1")
+    option(voice, "--wake-word", metavar="PHRASE", help="only answer after this phrase")
+    option(voice, "--slow-speech", action="store_true",
+           help="wait longer for the end of a sentence (for slow or interrupted speech)")
+    option(voice, "--captions-only", action="store_true", help="show the answers, do not speak them")
+    option(voice, "--no-greeting", action="store_true", help="skip the disclaimer and greeting")
+    return common, speech, voice, conversation
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--knowledge", metavar="PATH", help="knowledge pack YAML (default: the built-in pack)")
-    common.add_argument("--debug", action="store_true", help="verbose logs and tracebacks")
-    common.add_argument("--json", action="store_true", help="one JSON object per reply")
+    top = _option_groups(inherit=False)
+    common, speech, voice, conversation = _option_groups(inherit=True)
 
-    speech = argparse.ArgumentParser(add_help=False)
-    speech.add_argument("--engine", choices=ENGINES, default="auto",
-                        help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
-    speech.add_argument("--model", metavar="PATH", help="Vosk model folder")
-
-    conversation = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: given before the command ('--log f chat') it must not be reset by the command's parser.
-    conversation.add_argument("--log", metavar="FILE", default=argparse.SUPPRESS,
-                              help="append what you said and what was answered to FILE (JSON lines); "
-                                   "without it nothing is recorded")
-
-    voice = argparse.ArgumentParser(add_help=False)
-    voice.add_argument("--input-device", metavar="NAME|INDEX", help="microphone (see 'devices')")
-    voice.add_argument("--output-device", metavar="NAME|INDEX", help="speaker (see 'devices')")
-    voice.add_argument("--input-wav", metavar="FILE", help="run the loop on a recording instead of a microphone")
-    voice.add_argument("--output-wav", metavar="FILE", help="write what the assistant says to a WAV file")
-    voice.add_argument("--speed", type=float, default=4.0,
-                       help="with --input-wav: how many times faster than real time to run (0: unpaced)")
-    voice.add_argument("--echo", type=float, default=0.0,
-                       help="with --input-wav: mix this share of the assistant's voice back into the input")
-    voice.add_argument("--voice", default="en-us", help="espeak-ng voice (default en-us)")
-    voice.add_argument("--rate", type=float, help="speaking rate, 1 is normal (remembered when changed by voice)")
-    voice.add_argument("--volume", type=float, default=1.0, help="0 to 1")
-    voice.add_argument("--wake-word", metavar="PHRASE", help="only answer after this phrase")
-    voice.add_argument("--slow-speech", action="store_true",
-                       help="wait longer for the end of a sentence (for slow or interrupted speech)")
-    voice.add_argument("--captions-only", action="store_true", help="show the answers, do not speak them")
-    voice.add_argument("--no-greeting", action="store_true", help="skip the disclaimer and greeting")
-
-    parser = argparse.ArgumentParser(prog="voice-assistant", parents=[common, speech, voice, conversation],
+    parser = argparse.ArgumentParser(prog="voice-assistant", parents=list(top),
                                      description="Offline voice assistant for back muscle spasm.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -181,7 +195,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
 
 def run_chat(args: argparse.Namespace, read: Callable[[str], str] = input) -> int:
     dialogue = make_dialogue(args)
-    record = ConversationLog(args.log) if getattr(args, "log", None) else None
+    record = ConversationLog(args.log) if args.log else None
     opening = dialogue.opening()
     _print_reply("", opening, args.json)
     state = DialogueState()

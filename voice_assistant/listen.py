@@ -36,7 +36,7 @@ def listen(args: argparse.Namespace) -> int:
     events = EventBus()
     events.subscribe(log_events)
     events.subscribe(_json_printer if args.json else Captions())
-    record = ConversationLog(args.log) if getattr(args, "log", None) else None
+    record = ConversationLog(args.log) if args.log else None
     if record is not None:
         events.subscribe(record)
     try:

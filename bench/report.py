@@ -41,7 +41,7 @@ def machine() -> dict:
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                               text=True).stdout.strip() or "unknown"
     changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "voice_assistant",
-                              "knowledge", "bench/*.py"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+                              "knowledge", "bench/bench_*.py"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     if changed and revision != "unknown":
         revision += "+uncommitted changes"
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "revision": revision,
@@ -90,6 +90,12 @@ def speech_section(speech: dict | None) -> list[str]:
                   f"Model load {speech.get('load_s_first', 0):.2f} s; peak memory of a decoding process "
                   f"{speech.get('peak_rss_mb', 0):.0f} MB."]
     settings = speech.get("settings") or {}
+    noise_voices = settings.get("noise_voices") or []
+    if noise_voices and settings.get("noise_utterances") != settings.get("utterances"):
+        shown = ", ".join(f"{voice} {_pct(clean_on_noise_subset(speech, voice))}" for voice in noise_voices
+                          if any(g["voice"] == voice and g["condition"] == "clean" for g in speech["groups"]))
+        lines.append(f"Noisy conditions use {settings.get('noise_utterances')} of the utterances; clean, those "
+                     f"same utterances score {shown} (the plot's clean point).")
     if "utterances" in settings:
         lines.append(f"Command: `python bench/bench_speech.py --limit {settings['utterances']} --noise-limit "
                      f"{settings.get('noise_utterances', settings['utterances'])} --json bench/out/speech.json`")
@@ -138,6 +144,15 @@ def barge_in_section(barge: dict | None) -> list[str]:
     return lines + [""]
 
 
+def clean_on_noise_subset(speech: dict, voice: str) -> float:
+    """Clean accuracy of ``voice`` on the utterances its noisy conditions used (the plot's 'clean' point)."""
+    groups = [g for g in speech["groups"] if g["voice"] == voice]
+    clean = next(g for g in groups if g["condition"] == "clean")
+    noisy_texts = {r["text"] for g in groups if g["condition"] != "clean" for r in g.get("records", [])}
+    records = [r for r in clean.get("records", []) if r["text"] in noisy_texts]
+    return sum(r["correct"] for r in records) / len(records) if records else clean["summary"]["correct"]
+
+
 def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
     try:
         import matplotlib
@@ -154,7 +169,7 @@ def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
             for group in speech["groups"]:
                 condition = group["condition"]
                 if condition == "clean":
-                    by_voice.setdefault(group["voice"], {})[40.0] = group["summary"]["correct"]
+                    by_voice.setdefault(group["voice"], {})[40.0] = clean_on_noise_subset(speech, group["voice"])
                 elif condition.startswith(noise):
                     by_voice.setdefault(group["voice"], {})[float(condition[len(noise):])] = group["summary"]["correct"]
             for voice, points in sorted(by_voice.items()):
@@ -162,7 +177,7 @@ def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
                     xs = sorted(points)
                     axis.plot(xs, [points[x] * 100 for x in xs], marker="o", label=voice)
             axis.set_title(f"{noise} noise")
-            axis.set_xlabel("SNR (dB; 40 = clean)")
+            axis.set_xlabel("SNR (dB; 40 = clean, same utterances)")
             axis.grid(alpha=0.3)
         axes[0].set_ylabel("correct answers (%)")
         axes[0].legend()
@@ -177,10 +192,14 @@ def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
         figure, axis = plt.subplots(figsize=(6, 3.5))
         for column, quantile in enumerate(("p50", "p95")):
             bottom = 0.0
-            for key, label in stages:
+            for index, (key, label) in enumerate(stages):
                 value = max(0.0, f.get(key, {}).get(quantile) or 0.0) * 1000
-                axis.bar(column, value, bottom=bottom, label=label if column == 0 else None)
+                axis.bar(column, value, bottom=bottom, color=f"C{index}", label=label if column == 0 else None)
                 bottom += value
+            total = (f.get("endpoint_to_audio_s") or {}).get(quantile)
+            if total is not None:  # stage percentiles do not add up exactly: show the measured total too
+                axis.scatter(column, total * 1000, marker="_", s=900, color="black", zorder=3,
+                             label="measured end to end" if column == 0 else None)
         axis.axhline(150, color="red", linestyle="--", label="target p95")
         axis.set_xticks([0, 1], ["p50", "p95"])
         axis.set_ylabel("ms from the endpoint to first audio")

@@ -24,7 +24,15 @@ balance is fine' and keeping a best hypothesis read as an answer or command
 108 100 101 61, or only when read with confidence >= 0.5 108 101 101 63
 (shipped).
 
-Tried and not shipped: a keyword spotter for red-flag phrases ('giving way',
+Tried and not shipped: Gaussian noise added to the audio before decoding,
+at RMS 30 / 60 / 100 / 300 (16-bit units; speech is ~3000): espeak175 71 /
+82 / 86 / 77 of 120 (63 without), but kal 105 / 100 / 101 / 90 (108
+without). It masks espeak-ng's synthetic spectrum; natural-sounding voices
+only lose, and real microphones have a noise floor already. Noise only in
+near-silent frames (digital silence): espeak175 58 / 56, kal 104 / 98: no
+help. (A patched engine was used; the option is not in the code.)
+
+Also not shipped: a keyword spotter for red-flag phrases ('giving way',
 "can't feel", 'wet myself') over the same audio. Multi-word phrases at
 threshold 1e-10 fired on 0-3 of 515 other utterances per voice, but caught
 only 1 of 17 spoken red flags with espeak-ng (8-11 with festival voices,

@@ -239,7 +239,7 @@ def readme_block(out_dir: Path, info: dict) -> str:
     dev, holdout = _load(out_dir / "matcher_dev.json"), _load(out_dir / "matcher_holdout.json")
     speech, loop = _load(out_dir / "speech.json"), _load(out_dir / "loop.json")
     barge = _load(out_dir / "barge_in.json")
-    lines = [f"Measured {info['date']} at revision `{info['revision']}` on {info['machine']} by "
+    lines = [f"Written {info['date']} at revision `{info['revision']}` on {info['machine']} by "
              "`bench/run_all`, which writes these tables here and in "
              "[bench/REPORT.md](bench/REPORT.md) from the same JSON.", "",
              "**Typed questions** (`python bench/bench_matcher.py`, dev set):", "", *typed_section(dev, holdout),

@@ -108,3 +108,14 @@ def test_ambiguous_question_asks_which(dialogue):
 def test_is_correct_scores_declines_by_kind():
     assert is_correct({"kind": "decline", "intent": "off_topic"}, "decline", "durations_and_frequency")
     assert not is_correct({"kind": "answer", "intent": "outlook"}, "answer", "symptoms")
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("i can not feel my left leg, what causes back spasms", "causes_overview"),
+    ("i wet myself, should i use ice or heat", "relief_compresses"),
+    ("my back is does not weak and i can not feel my left leg", None),  # a garbled report asks nothing
+    ("my leg went numb when i bent down", None),                        # 'when' inside a clause
+])
+def test_a_topic_follows_the_warning_only_when_a_clause_asks_for_it(matcher, text, topic):
+    match = matcher.match(text)
+    assert match.kind == "red_flag" and match.topic == topic

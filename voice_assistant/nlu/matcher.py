@@ -38,8 +38,9 @@ makes made thing things something anything really bit lot much many way one tell
 """.split())
 
 
-_QUESTION = re.compile(r"\b(what|how|why|when|where|which|should|could|can i|can you|is it|is this|do i|does|will|"
-                       r"tell me|explain)\b")
+# A question starts a clause: 'my back is does not weak' (a garbled report) asks nothing.
+_QUESTION = re.compile(r"(^|\b(and|but|so|also|then|please)\s)(what|how|why|when|where|which|should|could|"
+                       r"can i|can you|is it|is this|do i|does|will|tell me|explain)\b")
 
 #: Weight of a word met only in a candidate's example phrasings; curated keywords weigh 1.
 EXAMPLE_WORD_WEIGHT = 0.35
@@ -135,7 +136,8 @@ class Matcher:
             # Answer the rest only if it asks something: "my back is spasming and I
             # can't feel my leg" is a report, and the warning is the whole reply.
             confident = confidence >= self.settings.topic_after_red_flag_threshold
-            topic = top.id if (confident and not top.is_decline and _QUESTION.search(rest)) else None
+            asks = _asks_something(normalized, [hit.span for hit in flags])
+            topic = top.id if (confident and not top.is_decline and asks) else None
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
         if not flags and confidence < self.settings.answer_threshold:
             # Not a confident question: maybe a command said in other words ('whoa, too fast').
@@ -193,6 +195,13 @@ class Matcher:
 
     def title(self, entry_id: str) -> str:
         return self.pack.entry(entry_id).title
+
+
+def _asks_something(text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether a clause around the red-flag words starts as a question ('..., what causes it')."""
+    edges = [0, *(edge for span in sorted(spans) for edge in span), len(text)]
+    pieces = [text[edges[i]:edges[i + 1]] for i in range(0, len(edges), 2)]
+    return any(_QUESTION.search(piece.strip()) for piece in pieces)
 
 
 def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:

@@ -16,13 +16,19 @@ def _write(folder: Path, name: str, data: dict) -> None:
     (folder / name).write_text(json.dumps(data), encoding="utf-8")
 
 
-def test_report_from_tiny_inputs(tmp_path):
+def _typed_figures(tmp_path: Path, category: str, items: int, correct: int) -> Path:
+    """An output folder holding a one-category typed benchmark result."""
     out = tmp_path / "out"
     out.mkdir()
+    row = {"items": items, "correct": correct, "accuracy": correct / items}
     _write(out, "matcher_dev.json", {
-        "categories": {"question": {"items": 4, "correct": 3, "accuracy": 0.75}},
-        "overall": {"items": 4, "correct": 3, "accuracy": 0.75}, "red_flag_recall": 1.0,
+        "categories": {category: row}, "overall": row, "red_flag_recall": 1.0,
         "red_flag_false_alarm_rate": 0.0, "match_ms_median": 0.123, "match_ms_p95": 0.456})
+    return out
+
+
+def test_report_from_tiny_inputs(tmp_path):
+    out = _typed_figures(tmp_path, "question", 4, 3)
     summary = {"utterances": 2, "wer": 0.25, "correct": 0.5, "red_flag_recall": 1.0,
                "red_flag_false_alarm_rate": 0.0, "off_topic_declined": 1.0, "rtf_median": 0.07}
     _write(out, "speech.json", {"groups": [
@@ -52,12 +58,7 @@ def test_report_from_tiny_inputs(tmp_path):
 
 
 def test_readme_block_is_replaced_between_the_markers_only(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
-    _write(out, "matcher_dev.json", {
-        "categories": {"command": {"items": 2, "correct": 2, "accuracy": 1.0}},
-        "overall": {"items": 2, "correct": 2, "accuracy": 1.0}, "red_flag_recall": 1.0,
-        "red_flag_false_alarm_rate": 0.0, "match_ms_median": 0.1, "match_ms_p95": 0.2})
+    out = _typed_figures(tmp_path, "command", 2, 2)
     readme = tmp_path / "README.md"
     readme.write_text("# Title\nbefore\n<!-- figures:start -->\nold 12.3%\n<!-- figures:end -->\nafter\n")
     report.update_readme(readme, report.readme_block(out, INFO))

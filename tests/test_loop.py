@@ -120,6 +120,22 @@ def test_answer_is_decoded_before_the_endpoint_and_a_pause_does_not_cut_the_ques
     assert matched[0].data["early_finalize_s"] is not None and matched[0].data["finalize_s"] < 0.01
 
 
+def test_slow_speech_setting_finalizes_later_so_a_short_pause_costs_nothing(core, recognizer, voices, caplog):
+    from voice_assistant.audio.segmenter import SegmenterSettings
+
+    session = Session(voices)
+    first = pcm_of(synthesize("what causes", "espeak-us-130", voices))
+    session.parts += [first[:int(speech_end(first) * 16000)], silence(0.45)]
+    session.say("back spasms", 20.0)
+    settings = LoopSettings(greet=False, segmenter=SegmenterSettings.relaxed())
+    with caplog.at_level("DEBUG", logger="voice_assistant.loop"):
+        _, events, _ = session.run(core, recognizer, settings=settings)
+    assert not any("speech resumed" in r.getMessage() for r in caplog.records)  # 0.45 s < 0.95 s: not finalized
+    matched = events.of("matched")
+    assert [e.data["intent"] for e in matched] == ["causes_overview"]
+    assert matched[0].data["early_finalize_s"] is not None  # ...but it was, in the silence after the question
+
+
 def test_wake_word(core, pack, voices):
     recognizer = build_recognizer("pocketsphinx", pack, notify=lambda message: None, extra_phrases=("assistant",))
     session = Session(voices)

@@ -47,9 +47,10 @@ class LoopSettings:
     wake_window_seconds: float = 10.0
     vad_mode: int = 2
     greet: bool = True
-    #: After this much silence the recognizer is finalized while the segmenter still waits for the
-    #: endpoint, so the answer is ready when the endpoint comes (None: finalize at the endpoint).
-    early_finalize_seconds: float | None = 0.25
+    #: The recognizer is finalized this long before the endpoint (after 0.25 s of a 0.7 s
+    #: end-of-speech silence; 0.95 s of 1.4 s with --slow-speech, whose pauses would otherwise undo
+    #: it often), so the answer is ready when the endpoint comes. None: finalize at the endpoint.
+    finalize_ahead_seconds: float | None = 0.45
 
 
 def _words(text: str) -> str:
@@ -194,9 +195,11 @@ class ConversationLoop:
     def _maybe_finalize_early(self) -> None:
         """Finalize during the end-of-speech silence: the decoder's last pass (and any second
         decode) then runs while the segmenter waits out the endpoint, not after it."""
-        early = self.settings.early_finalize_seconds
-        if (early is None or self._session is None or not self.segmenter.in_speech
-                or self.segmenter.trailing_silence_frames < self._seconds(early)):
+        ahead = self.settings.finalize_ahead_seconds
+        if ahead is None or self._session is None or not self.segmenter.in_speech:
+            return
+        endpoint = self.segmenter.settings.frames(self.segmenter.settings.end_silence_seconds)
+        if self.segmenter.trailing_silence_frames < max(1, endpoint - self._seconds(ahead)):
             return
         session, self._session = self._session, None
         started = time.monotonic()

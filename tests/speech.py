@@ -7,6 +7,7 @@ made at test time so the repository stays small and any voice can be added.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,9 +25,30 @@ VOICES = {
 }
 
 
+#: voice -> the Debian packages that provide it (scripts/setup installs them all).
+PACKAGES = {
+    "espeak-us-175": "espeak-ng", "espeak-us-130": "espeak-ng",
+    "festival-kal": "festival festvox-kallpc16k", "festival-ked": "festival festvox-kdlpc16k",
+    "festival-slt": "festival festvox-us-slt-hts",
+}
+
+
 def available(voice: str) -> bool:
     spec = VOICES[voice]
     return shutil.which(spec[0] if isinstance(spec, list) else "text2wave") is not None
+
+
+def require(voice: str) -> None:
+    """Skip a test that needs ``voice`` when it is missing, saying which packages bring it; in CI,
+    where .ci/run installs every voice, a missing one is a failure, never a silent skip."""
+    if available(voice):
+        return
+    import pytest
+
+    reason = f"{voice} is not installed (apt-get install {PACKAGES[voice]}, or run scripts/setup)"
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; .ci/run should have installed it")
+    pytest.skip(reason)
 
 
 def synthesize(text: str, voice: str, folder: Path) -> Path:

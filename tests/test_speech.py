@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from speech import VOICES, available, synthesize
+from speech import VOICES, available, require, synthesize
 from voice_assistant.audio.wav import WavFileSource
 from voice_assistant.dialogue import DialogueState
 from voice_assistant.nlu.spoken import interpret
@@ -53,8 +53,7 @@ def _answer(core_dialogue, matcher, recognizer, path):
 
 @pytest.mark.parametrize("voice", list(VOICES))
 def test_spoken_questions_are_answered(voice, recognizer, voices, dialogue, matcher):
-    if not available(voice):
-        pytest.skip(f"{voice} is not installed (see scripts/setup)")
+    require(voice)
     wrong = []
     for text, kind, intent in CASES:
         transcript, reply = _answer(dialogue, matcher, recognizer, synthesize(text, voice, voices))
@@ -68,8 +67,7 @@ def test_spoken_questions_are_answered(voice, recognizer, voices, dialogue, matc
 
 def test_red_flags_are_heard_in_natural_voices(recognizer, voices, dialogue, matcher, pack):
     for voice in ("festival-kal", "festival-slt"):
-        if not available(voice):
-            pytest.skip("festival is not installed")
+        require(voice)
         for text in ("my back is spasming and I can't feel my left leg", "I lost control of my bladder"):
             _, reply = _answer(dialogue, matcher, recognizer, synthesize(text, voice, voices))
             assert reply.kind == "red_flag" and reply.chunks[0].endswith(pack.emergency), (voice, text)

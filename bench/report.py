@@ -29,6 +29,12 @@ def _load(path: Path) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
+def load_figures(out_dir: Path) -> tuple[dict | None, ...]:
+    """The benchmarks' JSON (typed dev, typed holdout, speech, loop, barge-in); None for one not run."""
+    names = ("matcher_dev", "matcher_holdout", "speech", "loop", "barge_in")
+    return tuple(_load(out_dir / f"{name}.json") for name in names)
+
+
 def _pct(value) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -212,9 +218,7 @@ def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
 
 
 def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None = None) -> str:
-    dev, holdout = _load(out_dir / "matcher_dev.json"), _load(out_dir / "matcher_holdout.json")
-    speech, loop = _load(out_dir / "speech.json"), _load(out_dir / "loop.json")
-    barge = _load(out_dir / "barge_in.json")
+    dev, holdout, speech, loop, barge = load_figures(out_dir)
     info = info or machine()
     plot_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# Benchmark report", "",
@@ -236,9 +240,7 @@ README_START, README_END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 def readme_block(out_dir: Path, info: dict) -> str:
     """README's headline figures: the report's tables, without its plots section."""
-    dev, holdout = _load(out_dir / "matcher_dev.json"), _load(out_dir / "matcher_holdout.json")
-    speech, loop = _load(out_dir / "speech.json"), _load(out_dir / "loop.json")
-    barge = _load(out_dir / "barge_in.json")
+    dev, holdout, speech, loop, barge = load_figures(out_dir)
     lines = [f"Written {info['date']} at revision `{info['revision']}` on {info['machine']} by "
              "`bench/run_all`, which writes these tables here and in "
              "[bench/REPORT.md](bench/REPORT.md) from the same JSON.", "",

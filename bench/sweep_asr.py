@@ -1,7 +1,7 @@
 """Try PocketSphinx language-model and decoder settings on the spoken dev set.
 
 Usage: python bench/sweep_asr.py [--voices espeak175,kal] [--limit 120] [--cases YAML]
-                                 [SETTINGS_JSON ...]
+                                 [--noise-floor RMS [--only-quiet-frames]] [SETTINGS_JSON ...]
 
 Each SETTINGS_JSON overrides fields of LanguageModelSettings (decoder options
 are merged), e.g. '{}' (the defaults), '{"background_weight": 0.2}',
@@ -11,29 +11,37 @@ if missing) is decoded clean through WavFileSource, the recognizer,
 nlu.spoken.interpret and Dialogue.respond, and one line is printed per voice:
 correct answers, red flags caught, false alarms (a red flag raised on a
 question that has none), CPU seconds. The models are built into
-bench/out/lm/ so the user's cache is left alone. Not a test.
+bench/out/lm/ so the user's cache is left alone. --noise-floor adds seeded
+Gaussian noise of that RMS (16-bit units) to each recording before decoding
+(with --only-quiet-frames, only to 10 ms frames quieter than that). Not a test.
 
-How the defaults were chosen (120 utterances, espeak175 | kal, correct):
+Figures below were measured at the commits named; later changes to the
+interpretation move them by a few utterances.
+
+How the defaults were chosen (at 4db9702; 120 utterances, espeak175 | kal, correct):
   background_weight 0.2: 56 | 104    0.05: 63 | 104    0.01: 60 | 102
   language_weight 9: 57 | 101        wider beams (1e-60/1e-40): 65 | 104, +25% CPU
   fwdflat off: 55 | 103, -40% CPU    VTLN warp 0.9 / 1.1: 55 | 102, 58 | 104
 
 Interpretation, same 120 utterances (kal, ked, slt, espeak175): always
-voting over the n-best 106 101 99 63; with the reassurance fix for 'my
+voting over the n-best (5d0852e) 106 101 99 63; with the reassurance fix for 'my
 balance is fine' and keeping a best hypothesis read as an answer or command
 108 100 101 61, or only when read with confidence >= 0.5 108 101 101 63
-(shipped).
+(shipped in 4ba6124).
 
-Tried and not shipped: Gaussian noise added to the audio before decoding,
-at RMS 30 / 60 / 100 / 300 (16-bit units; speech is ~3000): espeak175 71 /
-82 / 86 / 77 of 120 (63 without), but kal 105 / 100 / 101 / 90 (108
-without). It masks espeak-ng's synthetic spectrum; natural-sounding voices
-only lose, and real microphones have a noise floor already. Noise only in
-near-silent frames (digital silence): espeak175 58 / 56, kal 104 / 98: no
-help. (A patched engine was used; the option is not in the code.)
+Tried and not shipped (at 1356635): noise added before decoding,
+--noise-floor 30 / 60 / 100 / 300 (speech is ~3000): espeak175 71 / 82 / 86 /
+77 of 120 (63 without), but kal 105 / 100 / 101 / 90 (108 without). It masks
+espeak-ng's synthetic spectrum; natural-sounding voices only lose, and real
+microphones have a noise floor already. With --only-quiet-frames (digital
+silence only), 30 / 100: espeak175 58 / 56, kal 104 / 98: no help. (First
+measured with the noise inside the engine; rerun with this option,
+--noise-floor 60 gave espeak175 83, kal 100.)
 
 Also not shipped: a keyword spotter for red-flag phrases ('giving way',
-"can't feel", 'wet myself') over the same audio. Multi-word phrases at
+"can't feel", 'wet myself') over the same audio, measured with an exploratory
+script that was not kept (so these figures cannot be rerun from this
+repository; CommandSpotter's keyword_decoder would rebuild it). Multi-word phrases at
 threshold 1e-10 fired on 0-3 of 515 other utterances per voice, but caught
 only 1 of 17 spoken red flags with espeak-ng (8-11 with festival voices,
 which the recognizer already caught): no gain in red-flag recall (13/17 kal
@@ -49,6 +57,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -57,6 +67,7 @@ import bench_speech  # noqa: E402
 from bench_matcher import is_correct  # noqa: E402
 
 from voice_assistant.app import build_core  # noqa: E402
+from voice_assistant.audio.base import SAMPLE_RATE  # noqa: E402
 from voice_assistant.audio.wav import WavFileSource  # noqa: E402
 from voice_assistant.dialogue import DialogueState  # noqa: E402
 from voice_assistant.nlu.spoken import interpret  # noqa: E402
@@ -70,11 +81,27 @@ def settings_from(overrides: dict) -> LanguageModelSettings:
     return replace(settings, decoder_options={**settings.decoder_options, **options})
 
 
-def score(core, recognizer, cases: list[dict], voice: str) -> dict:
+def with_noise_floor(pcm: bytes, rms: float, only_quiet_frames: bool, seed: int = 1) -> bytes:
+    """``pcm`` plus seeded Gaussian noise of ``rms`` (everywhere, or only in quieter 10 ms frames)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    noise = np.random.default_rng(seed).normal(0.0, rms, len(samples))
+    if only_quiet_frames:
+        frame = SAMPLE_RATE // 100
+        usable = len(samples) // frame * frame
+        loud = np.sqrt((samples[:usable].reshape(-1, frame) ** 2).mean(axis=1)) >= rms
+        noise[:usable][np.repeat(loud, frame)] = 0.0
+    return np.clip(np.round(samples + noise), -32768, 32767).astype("<i2").tobytes()
+
+
+def score(core, recognizer, cases: list[dict], voice: str, noise_floor: float = 0.0,
+          only_quiet_frames: bool = False) -> dict:
     correct = red_flags = caught = false_alarms = 0
     started = time.process_time()
     for case in cases:
-        transcript = recognizer.transcribe(WavFileSource(bench_speech.clean_path(voice, case["text"])).chunks())
+        pcm = WavFileSource(bench_speech.clean_path(voice, case["text"])).read_all()
+        if noise_floor:
+            pcm = with_noise_floor(pcm, noise_floor, only_quiet_frames)
+        transcript = recognizer.transcribe([pcm])
         chosen = interpret(core.matcher, transcript)
         reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
         correct += is_correct(case, reply.kind, reply.intent)
@@ -93,6 +120,10 @@ def main() -> int:
     parser.add_argument("--voices", default="espeak175,kal")
     parser.add_argument("--limit", type=int, default=120)
     parser.add_argument("--cases", default=str(bench_speech.DEV_SET))
+    parser.add_argument("--noise-floor", type=float, default=0.0, metavar="RMS",
+                        help="add Gaussian noise of this RMS (16-bit units) before decoding")
+    parser.add_argument("--only-quiet-frames", action="store_true",
+                        help="with --noise-floor: only in 10 ms frames quieter than that")
     args = parser.parse_args()
     voices = args.voices.split(",")
     cases = bench_speech.stratified_subset(bench_speech.load_cases(Path(args.cases)), args.limit)
@@ -101,7 +132,7 @@ def main() -> int:
     for text in args.settings:
         recognizer = PocketSphinxRecognizer(core.pack, settings_from(json.loads(text)),
                                             directory=ROOT / "bench" / "out" / "lm")
-        rows = [score(core, recognizer, cases, voice) for voice in voices]
+        rows = [score(core, recognizer, cases, voice, args.noise_floor, args.only_quiet_frames) for voice in voices]
         print(text, " | ".join(f"{r['voice']} {r['correct']}/{r['utterances']} red flags "
                                f"{r['red_flags_caught']}/{r['red_flags']} false alarms {r['false_alarms']} cpu {r['cpu_s']:.0f}s" for r in rows),
               flush=True)

@@ -96,8 +96,8 @@ class ConversationLoop:
         self._reprompted = False
         self._wake_until = -1
         self._session: RecognizerSession | None = None
-        self._early: Transcript | None = None  # finalized during the trailing silence, not yet used
-        self._early_s = 0.0
+        # Finalized during the trailing silence and not yet used: (transcript, seconds the finalize took).
+        self._early: tuple[Transcript, float] | None = None
         self._speech_thread: threading.Thread | None = None
         self._pending: list[Reply] = []
         self._ending = False
@@ -204,12 +204,11 @@ class ConversationLoop:
         session, self._session = self._session, None
         started = time.monotonic()
         try:
-            self._early = session.finish()
+            self._early = (session.finish(), time.monotonic() - started)
         except Exception as exc:  # noqa: BLE001 - a recognizer fault drops this utterance, never the loop
             log.warning("recognizer failed to finish: %s", exc)
             self.events.emit("error", "I did not catch that.", where="recognizer")
             self._discarding = True
-        self._early_s = time.monotonic() - started
 
     def _resume_after_early_finalize(self) -> None:
         """Speech came back before the endpoint (a pause mid-sentence): decode the whole utterance again."""
@@ -247,8 +246,9 @@ class ConversationLoop:
         self.events.emit("state", "thinking")
         started = time.monotonic()
         if early is not None:
-            transcript = early
+            transcript, early_finalize_s = early
         else:
+            early_finalize_s = None
             try:
                 transcript = session.finish()
             except Exception as exc:  # noqa: BLE001
@@ -278,7 +278,7 @@ class ConversationLoop:
         self.events.emit("heard", text, transcript=transcript.text, confidence=transcript.confidence)
         self.events.emit("matched", reply.text, kind=reply.kind, intent=reply.intent,
                          confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded,
-                         early_finalize_s=self._early_s if early is not None else None)
+                         early_finalize_s=early_finalize_s)
         self._act(reply)
 
     def _spot_command_in(self, audio: bytes) -> str | None:

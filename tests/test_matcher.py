@@ -92,6 +92,18 @@ def test_nonsense_and_off_topic_are_declined(dialogue, text):
     assert reply.text
 
 
+@pytest.mark.parametrize("text, kind, intent", [
+    ("how do I stop it happening again", "answer", "relief_habits"),  # 'again' carries the meaning here
+    ("who won the cup final last year", "decline", "off_topic"),  # 'last' as a date, not 'how long it lasts'
+    ("it started last night, how long will it last", "answer", "outlook"),
+    ("can you say that one more time", "command", "repeat"),
+    ("hold on", "command", "stop"),
+])
+def test_words_that_change_meaning_with_context(matcher, text, kind, intent):
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == (kind, intent), match
+
+
 def test_every_entry_is_reachable_by_its_own_examples(matcher, pack):
     for entry in pack.entries:
         hits = [example for example in entry.examples if matcher.match(example).intent == entry.id]

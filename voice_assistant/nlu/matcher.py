@@ -33,7 +33,7 @@ a an the i me my mine myself you your yours we our us it its itself he she him h
 those is am are was were be been being do does did doing have has had having will would shall should can could may
 might must of to in on at by for with from up down out off over under about into onto than then there here so and or
 but if because as until while what which who whom whose when where how all any both each few more most other
-some such no nor not only own same too very just also now again ever get gets got getting go goes going went make
+some such no nor not only own same too very just also now ever get gets got getting go goes going went make
 makes made thing things something anything really bit lot much many way one tell know want need please okay
 """.split())
 

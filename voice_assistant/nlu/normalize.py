@@ -48,6 +48,9 @@ COMMON_CONFUSIONS: dict[str, str] = {
     "a and e": "the emergency room", "leads two": "leads to",
 }
 
+#: 'last' before a time word dates something ('last night'); it is not 'how long does it last'.
+_LAST_AS_DATE = re.compile(r"\blast (?=(night|evening|week|weekend|month|year|season|summer|winter|time)\b)")
+
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
@@ -62,6 +65,7 @@ def normalize(text: str, confusions: Mapping[str, str] | None = None) -> str:
         if heard in text:
             text = re.sub(rf"\b{re.escape(heard)}\b", meant, text)
     text = _FILLER_PHRASES.sub(" ", text)
+    text = _LAST_AS_DATE.sub("", text)
     return _drop_fillers(text.split())
 
 

@@ -24,6 +24,7 @@ from voice_assistant.errors import ModelError
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.stt import domain_lm
 from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
+from voice_assistant.stt.noise_floor import FrameNoiseFloor
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class LanguageModelSettings:
     #: that (espeak-ng at 130 wpm: 12 -> 15 of 18 answered) and is harmless on
     #: real microphones, which are never that quiet.
     decoder_options: dict = field(default_factory=lambda: {"dither": True, "seed": 1})
+    #: Noise this far under each 10 ms frame's level (None: off); see :mod:`.noise_floor`.
+    noise_floor_db: float | None = -30.0
 
 
 def cache_dir() -> Path:
@@ -123,7 +126,9 @@ class PocketSphinxRecognizer(Recognizer):
         self.utterances_since_reset = 0
 
     def session(self) -> RecognizerSession:
-        return PocketSphinxSession(self, self.settings.alternatives)
+        floor = self.settings.noise_floor_db
+        return PocketSphinxSession(self, self.settings.alternatives,
+                                   FrameNoiseFloor(floor) if floor is not None else None)
 
     def reset(self) -> None:
         self.decoder.reinit_feat()
@@ -138,23 +143,31 @@ class PocketSphinxRecognizer(Recognizer):
 class PocketSphinxSession(RecognizerSession):
     """One utterance through the decoder."""
 
-    def __init__(self, recognizer: PocketSphinxRecognizer, alternatives: int) -> None:
+    def __init__(self, recognizer: PocketSphinxRecognizer, alternatives: int,
+                 floor: FrameNoiseFloor | None = None) -> None:
         self.recognizer = recognizer
         decoder = self.decoder = recognizer.decoder
         self.alternatives = alternatives
+        self._floor = floor
         self._cmn_before = _cmn(decoder)
         self._audio: list[bytes] = []
         decoder.start_utt()
         self._open = True
 
     def accept(self, pcm: bytes) -> str:
-        self._audio.append(pcm)
-        self.decoder.process_raw(pcm, False, False)
+        self._decode(self._floor.process(pcm) if self._floor is not None else pcm)
         hypothesis = self.decoder.hyp()
         return hypothesis.hypstr if hypothesis is not None else ""
 
+    def _decode(self, pcm: bytes) -> None:
+        if pcm:
+            self._audio.append(pcm)
+            self.decoder.process_raw(pcm, False, False)
+
     def finish(self) -> Transcript:
         if self._open:
+            if self._floor is not None:
+                self._decode(self._floor.flush())
             self.decoder.end_utt()
             self._open = False
             moved = _distance(self._cmn_before, _cmn(self.decoder))
@@ -171,7 +184,7 @@ class PocketSphinxSession(RecognizerSession):
         hypothesis = self.decoder.hyp()
         if hypothesis is None or not hypothesis.hypstr or self._looks_like_noise():
             return Transcript("", 0.0)
-        confidence = self.decoder.get_logmath().exp(hypothesis.prob)
+        confidence = hypothesis.prob  # the posterior, already a probability
         others: list[str] = []
         for candidate in islice(self.decoder.nbest(), self.alternatives * 3):
             if candidate is None or not candidate.hypstr:

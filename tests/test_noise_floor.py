@@ -1,0 +1,76 @@
+"""The front-end noise floor: arithmetic on synthetic frames, chunking invariance, and real speech."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice_assistant.stt.noise_floor import FRAME_SAMPLES, FrameNoiseFloor
+
+
+def _pcm(samples) -> bytes:
+    return np.asarray(samples, dtype="<i2").tobytes()
+
+
+def _samples(pcm: bytes) -> np.ndarray:
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+
+
+def _floored(pcm: bytes, floor_db: float = -30.0, chunk: int | None = None) -> bytes:
+    floor = FrameNoiseFloor(floor_db)
+    if chunk is None:
+        return floor.process(pcm) + floor.flush()
+    return b"".join(floor.process(pcm[i:i + chunk]) for i in range(0, len(pcm), chunk)) + floor.flush()
+
+
+def test_noise_sits_the_given_level_under_each_frame():
+    # Two loud frames then two quiet ones: 10000 and 100 RMS square waves.
+    loud = np.tile([10000, -10000], FRAME_SAMPLES)
+    quiet = np.tile([100, -100], FRAME_SAMPLES)
+    clean = np.concatenate([loud, quiet]).astype(np.float64)
+    added = _samples(_floored(_pcm(clean), floor_db=-20.0)) - clean
+    frames = added.reshape(-1, FRAME_SAMPLES)
+    noise_rms = np.sqrt((frames ** 2).mean(axis=1))
+    # -20 dB is a tenth of the amplitude: ~1000 under the loud frames, ~10 under the quiet ones.
+    assert np.allclose(noise_rms[:2], 1000, rtol=0.15), noise_rms
+    assert np.allclose(noise_rms[2:], 10, rtol=0.15), noise_rms
+
+
+def test_digital_silence_stays_silent_and_length_is_kept():
+    silence = _pcm(np.zeros(5 * FRAME_SAMPLES + 37))
+    out = _floored(silence)
+    assert out == silence
+
+
+def test_same_output_however_the_audio_is_chunked():
+    rng = np.random.default_rng(7)
+    speechlike = _pcm(rng.normal(0, 3000, 16000 + 123).clip(-32768, 32767))
+    whole = _floored(speechlike)
+    assert len(whole) == len(speechlike)
+    for chunk in (2, 320, 1000, 4097 * 2):
+        assert _floored(speechlike, chunk=chunk) == whole, chunk
+
+
+def test_loud_samples_are_clipped_not_wrapped():
+    peak = _pcm(np.full(FRAME_SAMPLES, 32767))
+    out = _samples(_floored(peak, floor_db=0.0))
+    assert out.max() <= 32767 and out.min() >= -32768 and (out > 0).mean() > 0.5
+
+
+@pytest.mark.slow
+def test_floor_lets_the_recognizer_hear_espeak_commands(pack, voices):
+    """espeak-ng's bare spectrum garbled even one-word commands ('next' -> 'then'); with the floor they come through."""
+    from speech import require, synthesize
+    from voice_assistant.audio.wav import WavFileSource
+    from voice_assistant.stt.pocketsphinx_engine import LanguageModelSettings, PocketSphinxRecognizer
+
+    require("espeak-us-175")
+    with_floor = PocketSphinxRecognizer(pack)
+    without = PocketSphinxRecognizer(pack, LanguageModelSettings(noise_floor_db=None))
+    phrases = ["next", "slow down", "my arms feel weak and heavy"]
+    heard = {p: with_floor.transcribe(WavFileSource(synthesize(p, "espeak-us-175", voices)).chunks()).text
+             for p in phrases}
+    bare = {p: without.transcribe(WavFileSource(synthesize(p, "espeak-us-175", voices)).chunks()).text
+            for p in phrases}
+    assert sum(heard[p] == p for p in phrases) > sum(bare[p] == p for p in phrases), (heard, bare)
+    assert heard["next"] == "next" and heard["slow down"] == "slow down", heard

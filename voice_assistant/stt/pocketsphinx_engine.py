@@ -47,8 +47,8 @@ class LanguageModelSettings:
     background_words: int = 5000
     background_bigram_words: int = 1000
     background_weight: float = 0.05
-    language_weight: float = 6.5
-    word_insertion_penalty: float = 0.65
+    language_weight: float = 5.0
+    word_insertion_penalty: float = 1.0
     alternatives: int = 5
     #: Synthetic and very clean recordings contain runs of exact digital zeros,
     #: which throw PocketSphinx's features off; half a bit of seeded noise fixes

@@ -71,3 +71,39 @@ def test_a_garbled_best_hypothesis_is_outvoted_by_alternatives_that_agree(matche
 def test_a_reassured_balance_is_not_a_red_flag(matcher):
     assert reading(matcher, "my balance is fine just wondering how i ease the pain")[0] != "red_flag"
     assert reading(matcher, "my balance is not fine")[0] == "red_flag"
+
+
+def _heard(text: str, posteriors: list[float], *alternatives: str) -> Transcript:
+    words = tuple(zip(text.split(), posteriors))
+    return Transcript(text, 0.01, alternatives, words)
+
+
+def test_an_answer_resting_on_doubted_words_is_declined(matcher):
+    # 'how do I bake bread', forced onto domain words the recognizer itself doubted.
+    doubted = interpret(matcher, _heard("how do i make bed", [1.0, 0.97, 0.91, 0.25, 0.17])).match
+    assert doubted.kind == "decline"
+    assert doubted.normalized == "how do i make bed"  # what was heard is still shown as heard
+
+
+def test_the_same_words_heard_with_confidence_are_answered(matcher):
+    sure = interpret(matcher, _heard("how do i make bed", [1.0, 0.97, 0.91, 0.9, 0.95])).match
+    assert (sure.kind, sure.intent) == ("answer", "relief_habits")
+    # No word posteriors from the engine: no check.
+    assert interpret(matcher, Transcript("how do i make bed", 0.01)).match.kind == "answer"
+    # The check can be turned off.
+    off = interpret(matcher, _heard("how do i make bed", [1.0, 0.97, 0.91, 0.25, 0.17]), doubtful_word=0.0)
+    assert off.match.kind == "answer"
+
+
+def test_doubted_words_never_hide_a_red_flag_or_a_command(matcher):
+    flag = interpret(matcher, _heard("i can not feel my left leg", [0.1] * 7)).match
+    assert flag.kind == "red_flag"
+    command = interpret(matcher, _heard("next one", [0.1, 0.1])).match
+    assert command.kind == "command"
+
+
+def test_doubted_words_never_swap_one_answer_for_another(matcher):
+    # Hiding 'heat' would read 'why would ... help a back spasm' as the causes; the answer stands.
+    heard = _heard("why would heat help a back spasm", [0.56, 0.78, 0.3, 0.9, 0.3, 0.9, 1.0])
+    match = interpret(matcher, heard).match
+    assert (match.kind, match.intent) == ("answer", "relief_compresses")

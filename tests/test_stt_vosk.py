@@ -107,6 +107,7 @@ def test_transcript_joins_endpoints_and_averages_word_confidence(tmp_path):
     assert transcript.confidence == pytest.approx((2 * 1.0 + 3 * 0.4) / 5, abs=1e-3)
     assert transcript.alternatives == ()
     assert fake.recognizers[0].words is True
+    assert transcript.words == (("what", 1.0), ("causes", 1.0), ("back", 0.4), ("spasms", 0.4), ("now", 0.4))
 
 
 def test_final_result_without_trailing_silence_is_kept(tmp_path):

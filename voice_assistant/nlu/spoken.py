@@ -19,13 +19,19 @@ Speech recognizers confuse short words ("can't" / "can"), so:
   decline, which is no reading at all), so a garbled best guess
   is outvoted by several alternatives that agree, while one stray alternative
   ("what's the weather *leg* tomorrow") cannot turn an off-topic question into
-  an answer.
+  an answer;
+* an answer that rests only on words the recognizer itself doubted is declined:
+  off-topic speech is forced onto domain words ('how do I bake bread' heard as
+  'how do i make bed', with 'bed' at posterior 0.17), so the best hypothesis is
+  matched again with every word under DOUBTFUL_WORD hidden, and if nothing
+  then anchors a topic, the question is declined rather than answered wrongly.
+  It never hides a red flag or a command, and never swaps one answer for another.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voice_assistant.nlu.commands import match_command_loosely
 from voice_assistant.nlu.matcher import Match, Matcher
@@ -40,6 +46,11 @@ TRUSTED_READINGS = ("answer", "command")
 TRUSTED_CONFIDENCE = 0.5
 #: A decline is the absence of a reading, so it votes at half weight.
 NOT_UNDERSTOOD_VOTE = 0.5
+#: Words the recognizer gives a posterior under this are hidden when checking an answer; chosen
+#: with ``bench/sweep_asr.py --doubtful-word`` (figures in its docstring).
+DOUBTFUL_WORD = 0.4
+#: Stands for a hidden word: unknown to every topic, so it weighs against all of them alike.
+_HIDDEN = "unk"
 _CAN = re.compile(r"\bcan\b(?! not\b)")
 _REASSURED = re.compile(r"\b(still|fine|okay|ok|normally|properly|well)\b")
 #: Hypotheses up to this many words may be read as a command by a telling word.
@@ -56,7 +67,18 @@ class Interpretation:
     match: Match
 
 
-def interpret(matcher: Matcher, transcript: Transcript) -> Interpretation:
+def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = DOUBTFUL_WORD) -> Interpretation:
+    """The reading to act on; ``doubtful_word`` 0 turns the doubtful-word check off."""
+    chosen = _choose(matcher, transcript)
+    if chosen.match.kind == "answer" and chosen.text == transcript.text and transcript.words:
+        hidden = " ".join(word if posterior >= doubtful_word else _HIDDEN for word, posterior in transcript.words)
+        check = matcher.match(hidden)
+        if check.kind == "decline":
+            return Interpretation(chosen.text, replace(check, normalized=chosen.match.normalized))
+    return chosen
+
+
+def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     hypotheses = [transcript.text, *transcript.alternatives]
     hypotheses = [h for h in dict.fromkeys(hypotheses) if h.strip()] or [""]
     matches = [_as_spoken_command(matcher.match(h)) for h in hypotheses]

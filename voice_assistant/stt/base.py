@@ -11,11 +11,16 @@ from voice_assistant.audio.base import SAMPLE_RATE
 
 @dataclass(frozen=True)
 class Transcript:
-    """What was heard: best text, a 0-1 confidence, and other hypotheses when the engine gives them."""
+    """What was heard: best text, a 0-1 confidence, and other hypotheses when the engine gives them.
+
+    ``words`` are the best text's words with the engine's own 0-1 posterior for each (empty when
+    the engine gives none), so a reading that rests on words the engine doubted can be refused.
+    """
 
     text: str
     confidence: float = 0.0
     alternatives: tuple[str, ...] = ()
+    words: tuple[tuple[str, float], ...] = ()
 
 
 class RecognizerSession(abc.ABC):

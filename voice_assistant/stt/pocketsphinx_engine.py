@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from itertools import islice
@@ -36,6 +37,8 @@ CMN_REDECODE_DISTANCE = 4.0
 #: still settling); later, only a jump this large (a new microphone or voice) is.
 SETTLING_UTTERANCES = 2
 CMN_JUMP_DISTANCE = 25.0
+#: 'a(2)': the dictionary's second pronunciation of 'a'.
+_ALTERNATE_PRONUNCIATION = re.compile(r"\(\d+\)$")
 #: A "word" longer than this is noise the decoder forced onto the vocabulary.
 MAX_WORD_SECONDS = 1.5
 
@@ -194,7 +197,14 @@ class PocketSphinxSession(RecognizerSession):
                 others.append(text)
             if len(others) >= self.alternatives:
                 break
-        return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others))
+        return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others),
+                          self._word_posteriors(hypothesis.hypstr))
+
+    def _word_posteriors(self, text: str) -> tuple[tuple[str, float], ...]:
+        """Each word of the best path with its lattice posterior; empty if they do not line up with ``text``."""
+        words = tuple((_ALTERNATE_PRONUNCIATION.sub("", seg.word), round(min(1.0, max(0.0, seg.prob)), 3))
+                      for seg in self.decoder.seg() if _is_word(seg))
+        return words if " ".join(word for word, _ in words) == text else ()
 
     def _looks_like_noise(self) -> bool:
         """Steady noise decodes as one word stretched over seconds ('thigh'); no spoken word is that long."""

@@ -84,7 +84,7 @@ class VoskSession(RecognizerSession):
         self.free.SetWords(True)
         self.biased = vosk.KaldiRecognizer(model, sample_rate, grammar) if grammar else None
         self._texts: list[str] = []
-        self._confidences: list[float] = []
+        self._words: list[tuple[str, float]] = []
         self._biased_texts: list[str] = []
 
     def accept(self, pcm: bytes) -> str:
@@ -98,17 +98,19 @@ class VoskSession(RecognizerSession):
     def finish(self) -> Transcript:
         self._take(json.loads(self.free.FinalResult()))
         text = " ".join(t for t in self._texts if t)
-        confidence = sum(self._confidences) / len(self._confidences) if self._confidences else 0.0
+        confidences = [conf for _, conf in self._words]
+        confidence = sum(confidences) / len(confidences) if confidences else 0.0
         alternatives: tuple[str, ...] = ()
         if self.biased is not None:
             self._biased_texts.append(json.loads(self.biased.FinalResult()).get("text", ""))
             biased = " ".join(t for t in self._biased_texts if t and t != "[unk]").replace("[unk]", "").strip()
             if biased and biased != text:
                 alternatives = (" ".join(biased.split()),)
-        return Transcript(text, round(confidence, 3), alternatives)
+        words = tuple(self._words) if " ".join(word for word, _ in self._words) == text else ()
+        return Transcript(text, round(confidence, 3), alternatives, words)
 
     def _take(self, result: dict) -> None:
         if result.get("text"):
             self._texts.append(result["text"])
-            words = result.get("result") or []
-            self._confidences.extend(float(w.get("conf", 0.0)) for w in words)
+            self._words.extend((str(w.get("word", "")), round(float(w.get("conf", 0.0)), 3))
+                               for w in result.get("result") or [])

@@ -1,4 +1,4 @@
-"""The front-end noise floor: arithmetic on synthetic frames, chunking invariance, and real speech."""
+"""PocketSphinx engine: its front-end noise floor (arithmetic, chunking, real speech) and its posteriors."""
 
 from __future__ import annotations
 
@@ -74,3 +74,18 @@ def test_floor_lets_the_recognizer_hear_espeak_commands(pack, voices):
             for p in phrases}
     assert sum(heard[p] == p for p in phrases) > sum(bare[p] == p for p in phrases), (heard, bare)
     assert heard["next"] == "next" and heard["slow down"] == "slow down", heard
+
+
+@pytest.mark.slow
+def test_pocketsphinx_gives_posteriors_for_the_transcript_and_its_words(pack, voices):
+    from speech import require, synthesize
+    from voice_assistant.audio.wav import WavFileSource
+    from voice_assistant.stt.pocketsphinx_engine import PocketSphinxRecognizer
+
+    require("festival-kal")
+    recognizer = PocketSphinxRecognizer(pack)
+    clear = recognizer.transcribe(WavFileSource(synthesize("what causes back spasms", "festival-kal", voices)).chunks())
+    assert " ".join(word for word, _ in clear.words) == clear.text == "what causes back spasms"
+    assert all(0.0 <= posterior <= 1.0 for _, posterior in clear.words)
+    assert 0.0 <= clear.confidence < 1.0  # a posterior, no longer exp() of one (which was always 1.0)
+    assert min(posterior for _, posterior in clear.words) > 0.4

@@ -87,6 +87,28 @@ def test_bad_regular_expression(tmp_path):
     assert "bad regular expression" in _error(tmp_path, yaml.safe_dump(data))
 
 
+def test_bad_unless_expression_and_unknown_pattern_key(tmp_path):
+    data = yaml.safe_load(GOOD)
+    data["red_flags"][0]["patterns"] = [{"pattern": "numb", "unless": "(unclosed"}]
+    message = _error(tmp_path, yaml.safe_dump(data))
+    assert "bad regular expression" in message and "patterns[0].unless" in message
+    data["red_flags"][0]["patterns"] = [{"pattern": "numb", "except": "fine"}]
+    assert "unknown key 'except'" in _error(tmp_path, yaml.safe_dump(data))
+
+
+def test_unless_silences_only_its_own_pattern(tmp_path):
+    from voice_assistant.knowledge.model import RedFlag
+    from voice_assistant.nlu.redflags import find_red_flags
+
+    flag = RedFlag.from_dict({"id": "side", "name": "numb side", "source": "s", "examples": ["x"],
+                              "patterns": [{"pattern": r"\bside of my body\b", "unless": r"\bpain\b"},
+                                           r"\bnumb\b"]})
+    pack = type("Pack", (), {"red_flags": (flag,)})()
+    assert [hit.words for hit in find_red_flags(pack, "one side of my body")] == ["side of my body"]
+    assert find_red_flags(pack, "pain on one side of my body") == ()
+    assert [hit.words for hit in find_red_flags(pack, "pain and one side of my body is numb")] == ["numb"]
+
+
 def test_non_utf8_names_line(tmp_path):
     message = _error(tmp_path, b"pack:\n  id: caf\xe9\n")
     assert "not UTF-8" in message and "pack.yaml:2" in message

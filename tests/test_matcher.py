@@ -60,6 +60,8 @@ def test_unseen_questions_generalize(dialogue):
     "my legs keep giving way when I stand",
     "I keep loosing my balance",
     "is body what side on one side of my body",  # 'numb' lost by the recognizer
+    "my back is in spasm and the whole left side of my body has gone",
+    "I have no bladder problems but one side of my body feels weak",  # the reassurance is about something else
 ])
 def test_red_flag_comes_first_whatever_else_was_asked(dialogue, pack, text):
     reply, _ = dialogue.step(DialogueState(), text)
@@ -71,7 +73,8 @@ def test_red_flag_comes_first_whatever_else_was_asked(dialogue, pack, text):
                                   "my legs are not weak, it is just my back",
                                   "I can still feel my legs, how do I ease the pain",
                                   "the pain goes down the right side of my body",
-                                  "I sleep on the left side of my body"])
+                                  "it hurt on the right side of my body",
+                                  "I slept on the left side of my body"])
 def test_plain_reassurance_is_not_an_alarm(matcher, text):
     assert matcher.match(text).kind != "red_flag"
 

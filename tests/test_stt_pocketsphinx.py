@@ -47,8 +47,16 @@ def test_same_output_however_the_audio_is_chunked():
     speechlike = _pcm(rng.normal(0, 3000, 16000 + 123).clip(-32768, 32767))
     whole = _floored(speechlike)
     assert len(whole) == len(speechlike)
-    for chunk in (2, 320, 1000, 4097 * 2):
+    for chunk in (1, 2, 3, 320, 333, 1000, 1001, 4097 * 2):  # odd sizes split samples across chunks
         assert _floored(speechlike, chunk=chunk) == whole, chunk
+    # A stray odd byte at the very end (not a whole sample) is dropped, never mangles the rest.
+    assert _floored(speechlike + b"\x01", chunk=333) == whole
+
+
+def test_a_partial_last_frame_gets_noise_for_its_own_level():
+    tail = np.tile([5000, -5000], 20)  # 40 samples, a quarter of a frame
+    added = _samples(_floored(_pcm(tail), floor_db=-20.0)) - tail
+    assert np.sqrt((added ** 2).mean()) == pytest.approx(500, rel=0.3)
 
 
 def test_loud_samples_are_clipped_not_wrapped():
@@ -87,5 +95,8 @@ def test_pocketsphinx_gives_posteriors_for_the_transcript_and_its_words(pack, vo
     clear = recognizer.transcribe(WavFileSource(synthesize("what causes back spasms", "festival-kal", voices)).chunks())
     assert " ".join(word for word, _ in clear.words) == clear.text == "what causes back spasms"
     assert all(0.0 <= posterior <= 1.0 for _, posterior in clear.words)
-    assert 0.0 <= clear.confidence < 1.0  # a posterior, no longer exp() of one (which was always 1.0)
     assert min(posterior for _, posterior in clear.words) > 0.4
+    # Off-topic speech forced onto the pack's words: the engine doubts them, and says so.
+    forced = recognizer.transcribe(WavFileSource(synthesize("order me a pizza", "festival-kal", voices)).chunks())
+    assert forced.words and min(posterior for _, posterior in forced.words) < 0.4, forced
+    assert forced.confidence < clear.confidence  # a posterior, not exp() of one (which was always 1.0)

@@ -110,6 +110,16 @@ def test_transcript_joins_endpoints_and_averages_word_confidence(tmp_path):
     assert transcript.words == (("what", 1.0), ("causes", 1.0), ("back", 0.4), ("spasms", 0.4), ("now", 0.4))
 
 
+def test_results_without_word_details_give_no_word_posteriors(tmp_path):
+    fake = make_fake_vosk([("what causes", 0.9)])
+    session = VoskRecognizer(make_model(tmp_path / "m"), vosk_module=fake).session()
+    fake.recognizers[0].words = False  # a result with 'text' only, no 'result' list
+    for chunk in (SPEECH, SILENCE):
+        session.accept(chunk)
+    transcript = session.finish()
+    assert (transcript.text, transcript.words, transcript.confidence) == ("what causes", (), 0.0)
+
+
 def test_final_result_without_trailing_silence_is_kept(tmp_path):
     fake = make_fake_vosk([("back pain", 0.8), ("at night", 0.6)])
     transcript = VoskRecognizer(make_model(tmp_path / "m"), vosk_module=fake).transcribe(

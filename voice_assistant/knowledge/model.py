@@ -59,26 +59,46 @@ def _ident(value: Any, path: str) -> str:
 
 @dataclass(frozen=True)
 class RedFlag:
-    """A symptom that needs emergency care, found by regular expressions."""
+    """A symptom that needs emergency care, found by regular expressions.
+
+    A pattern may be a mapping ``{pattern: ..., unless: ...}``: its match is then ignored when
+    the utterance also matches ``unless`` (for loose patterns that a plainer reading explains).
+    ``exceptions`` holds those, aligned with ``patterns`` (None where there is none).
+    """
 
     id: str
     name: str
     source: str
     patterns: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...] = ()
+    exceptions: tuple[re.Pattern[str] | None, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "red_flag") -> "RedFlag":
         data = _mapping(data, path, {"id", "name", "source", "patterns", "examples"}, set())
-        compiled = []
-        for i, pattern in enumerate(_text_list(data["patterns"], f"{path}.patterns")):
-            try:
-                compiled.append(re.compile(pattern))
-            except re.error as exc:
-                raise SchemaProblem(f"{path}.patterns[{i}]", f"bad regular expression: {exc}") from None
+        items = data["patterns"]
+        if not isinstance(items, list) or not items:
+            raise SchemaProblem(f"{path}.patterns", "expected a non-empty list of regular expressions")
+        compiled, exceptions = [], []
+        for i, item in enumerate(items):
+            where = f"{path}.patterns[{i}]"
+            if isinstance(item, dict):
+                item = _mapping(item, where, {"pattern"}, {"unless"})
+                compiled.append(_regex(item["pattern"], f"{where}.pattern"))
+                exceptions.append(_regex(item["unless"], f"{where}.unless") if "unless" in item else None)
+            else:
+                compiled.append(_regex(item, where))
+                exceptions.append(None)
         return cls(_ident(data["id"], f"{path}.id"), _text(data["name"], f"{path}.name"),
                    _text(data["source"], f"{path}.source"), tuple(compiled),
-                   _text_list(data["examples"], f"{path}.examples"))
+                   _text_list(data["examples"], f"{path}.examples"), tuple(exceptions))
+
+
+def _regex(value: Any, path: str) -> re.Pattern[str]:
+    try:
+        return re.compile(_text(value, path))
+    except re.error as exc:
+        raise SchemaProblem(path, f"bad regular expression: {exc}") from None
 
 
 @dataclass(frozen=True)

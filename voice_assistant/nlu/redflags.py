@@ -50,7 +50,9 @@ def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ..
     fine = [] if hedged or _TURN.search(normalized) else [m.span() for m in _FINE.finditer(normalized)]
     hits: list[RedFlagHit] = []
     for flag in pack.red_flags:
-        for pattern in flag.patterns:
+        for pattern, unless in zip(flag.patterns, flag.exceptions or (None,) * len(flag.patterns)):
+            if unless is not None and unless.search(normalized):
+                continue
             for match in pattern.finditer(normalized):
                 if any(_overlaps(match.span(), span) for span in reassured):
                     continue

@@ -70,7 +70,7 @@ class Interpretation:
 def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = DOUBTFUL_WORD) -> Interpretation:
     """The reading to act on; ``doubtful_word`` 0 turns the doubtful-word check off."""
     chosen = _choose(matcher, transcript)
-    if chosen.match.kind == "answer" and chosen.text == transcript.text and transcript.words:
+    if doubtful_word > 0 and chosen.match.kind == "answer" and chosen.text == transcript.text and transcript.words:
         hidden = " ".join(word if posterior >= doubtful_word else _HIDDEN for word, posterior in transcript.words)
         check = matcher.match(hidden)
         if check.kind == "decline":

@@ -48,7 +48,9 @@ class FrameNoiseFloor:
         frames = -(-len(samples) // FRAME_SAMPLES)
         padded = np.zeros(frames * FRAME_SAMPLES)
         padded[: len(samples)] = samples
-        rms = np.sqrt((padded.reshape(frames, FRAME_SAMPLES) ** 2).mean(axis=1))
+        counts = np.full(frames, FRAME_SAMPLES)
+        counts[-1] = len(samples) - (frames - 1) * FRAME_SAMPLES  # a partial last frame: its own level
+        rms = np.sqrt((padded.reshape(frames, FRAME_SAMPLES) ** 2).sum(axis=1) / counts)
         level = np.repeat(rms, FRAME_SAMPLES)[: len(samples)]
         noisy = samples + self._rng.standard_normal(len(samples)) * level * self.scale
         return np.clip(np.round(noisy), -32768, 32767).astype("<i2").tobytes()

@@ -17,7 +17,9 @@ Gaussian noise of that RMS (16-bit units) to each recording before decoding
 (with --only-quiet-frames, only to 10 ms frames quieter than that). Not a test.
 
 Figures below were measured at the commits named; later changes to the
-interpretation move them by a few utterances.
+interpretation move them by a few utterances. Those marked (*) came from
+exploratory scripts that were not kept, so they cannot be rerun from this
+repository as they are.
 
 How the defaults were chosen (at 4db9702; 120 utterances, espeak175 | kal, correct):
   background_weight 0.2: 56 | 104    0.05: 63 | 104    0.01: 60 | 102
@@ -43,10 +45,10 @@ Shipped (noise_floor_db -30, see voice_assistant/stt/noise_floor.py): noise 30 d
 under each 10 ms frame's own level. Same 120 utterances, measured at 2489853 plus
 the floor, '{}' against '{"noise_floor_db": null}' (correct):
   espeak175 87 | 63   espeak130 88 | 54   kal 109 | 108   ked 102 | 101   slt 99 | 101
-Its level, first measured as an offline transform (espeak175 | kal | ked | slt):
+Its level, first measured as an offline transform (*) (espeak175 | kal | ked | slt):
   -35 dB 80 | 110   -30 dB 86 | 109 | 102 | 99   -27 dB 87 | 107 | 100 | 96
   -20 dB 89 | 100 (smoothing the frame level over 50 ms: -30 dB 84 | 108).
-espeak-ng pronunciations added to the dictionary as variants (801 words):
+espeak-ng pronunciations added to the dictionary as variants (801 words) (*):
 espeak175 91 | 90 without, kal 111 | 111: not shipped.
 
 Decoder weights retuned with the floor on (at db818f3: the floor and the
@@ -59,14 +61,15 @@ espeak130 | ked | slt), correct of 120:
   lw 5, wip 1.0 (shipped)          95 | 111   91 | 104 | 102   (+15-20% CPU)
   lw 4                             95 | 111   (+35% CPU)
   background_weight 0.1 / 0.02     88 | 110  /  89 | 111
-At 10 dB SNR (40 utterances, white | babble) lw 5 against 6.5: kal 18 | 16
+At 10 dB SNR (*) (40 utterances, white | babble) lw 5 against 6.5: kal 18 | 16
 against 19 | 15, espeak175 19 | 21 against 18 | 21: no change in noise.
-Also tried: hiding words whose lattice posterior is under 0.1 / 0.25 from
-the transcript itself, for every reading (to decline garbled off-topic
+Also tried (*): hiding words whose lattice posterior is under 0.1 / 0.25
+from the transcript itself, for every reading (to decline garbled off-topic
 speech): espeak175 92 / 91, kal 109 / 107, worse. (What shipped later only
-re-checks an answer with them hidden; see 'Doubtful words' below.) Speech enhancement with noisereduce (spectral gating, whole
-utterance) at 10 dB, white | babble of 40: kal 19 -> 25 | 15 -> 22 but
-espeak175 18 -> 14 | 21 -> 22: not shipped (and it needs matplotlib).
+re-checks an answer with them hidden; see 'Doubtful words' below.)
+Speech enhancement with noisereduce (*) (spectral gating, whole utterance)
+at 10 dB, white | babble of 40: kal 19 -> 25 | 15 -> 22 but espeak175
+18 -> 14 | 21 -> 22: not shipped (and it needs matplotlib).
 
 Doubtful words (nlu.spoken.DOUBTFUL_WORD): an answer whose best hypothesis,
 with the words under this posterior hidden, no longer matches any topic is

@@ -203,12 +203,20 @@ class ConversationLoop:
             return
         session, self._session = self._session, None
         started = time.monotonic()
+        transcript = self._finish(session)
+        if transcript is None:
+            self._discarding = True
+        else:
+            self._early = (transcript, time.monotonic() - started)
+
+    def _finish(self, session: RecognizerSession) -> Transcript | None:
+        """The session's transcript; None (said aloud as not caught) if the recognizer fails."""
         try:
-            self._early = (session.finish(), time.monotonic() - started)
+            return session.finish()
         except Exception as exc:  # noqa: BLE001 - a recognizer fault drops this utterance, never the loop
             log.warning("recognizer failed to finish: %s", exc)
             self.events.emit("error", "I did not catch that.", where="recognizer")
-            self._discarding = True
+            return None
 
     def _resume_after_early_finalize(self) -> None:
         """Speech came back before the endpoint (a pause mid-sentence): decode the whole utterance again."""
@@ -249,11 +257,8 @@ class ConversationLoop:
             transcript, early_finalize_s = early
         else:
             early_finalize_s = None
-            try:
-                transcript = session.finish()
-            except Exception as exc:  # noqa: BLE001
-                log.warning("recognizer failed to finish: %s", exc)
-                self.events.emit("error", "I did not catch that.", where="recognizer")
+            transcript = self._finish(session)
+            if transcript is None:
                 return
         decoded = time.monotonic()
         self._reprompted = False  # one reprompt per silence, not per session

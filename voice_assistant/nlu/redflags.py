@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from voice_assistant.knowledge import KnowledgePack
 
@@ -50,7 +51,7 @@ def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ..
     fine = [] if hedged or _TURN.search(normalized) else [m.span() for m in _FINE.finditer(normalized)]
     hits: list[RedFlagHit] = []
     for flag in pack.red_flags:
-        for pattern, unless in zip(flag.patterns, flag.exceptions or (None,) * len(flag.patterns)):
+        for pattern, unless in zip_longest(flag.patterns, flag.exceptions):  # no exceptions: all None
             if unless is not None and unless.search(normalized):
                 continue
             for match in pattern.finditer(normalized):

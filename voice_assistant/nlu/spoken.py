@@ -22,7 +22,7 @@ Speech recognizers confuse short words ("can't" / "can"), so:
   an answer;
 * an answer that rests only on words the recognizer itself doubted is declined:
   off-topic speech is forced onto domain words ('how do I bake bread' heard as
-  'how do i make bed', with 'bed' at posterior 0.17), so the best hypothesis is
+  'how do i make bed', the recognizer unsure of 'make' and 'bed'), so the best hypothesis is
   matched again with every word under DOUBTFUL_WORD hidden, and if nothing
   then anchors a topic, the question is declined rather than answered wrongly.
   It never hides a red flag or a command, and never swaps one answer for another.

@@ -73,6 +73,21 @@ def test_a_reassured_balance_is_not_a_red_flag(matcher):
     assert reading(matcher, "my balance is not fine")[0] == "red_flag"
 
 
+def test_an_alternative_that_only_mishears_the_reassurance_does_not_warn(matcher):
+    # kal's real n-best for this sentence: 'fine' heard as 'five' in four alternatives.
+    fine = "my balance is fine just wondering how i ease the pain"
+    five = ["my balance is five it just wondering how i use the pain",
+            "my balance is five it just wondering now i use the pain",
+            "my balance is five it just wondering how why ease the pain"]
+    assert reading(matcher, fine, *five) == ("answer", "relief_overview")
+
+
+def test_an_alternative_with_other_symptom_words_still_warns(matcher):
+    assert reading(matcher, "my balance is fine just wondering how i ease the pain",
+                   "i keep losing my balance just wondering how i ease the pain")[0] == "red_flag"
+    assert reading(matcher, "i can feel my legs fine", "i can not feel my legs fine")[0] == "red_flag"
+
+
 def _heard(text: str, posteriors: list[float], *alternatives: str) -> Transcript:
     words = tuple(zip(text.split(), posteriors))
     return Transcript(text, 0.01, alternatives, words)

@@ -2,7 +2,11 @@
 
 Speech recognizers confuse short words ("can't" / "can"), so:
 
-* a red flag heard in *any* of the top hypotheses wins (when in doubt, warn);
+* a red flag heard in *any* of the top hypotheses wins (when in doubt, warn),
+  unless the best hypothesis heard the very same symptom words and the person
+  plainly reassured about them ('my balance is fine' against an alternative
+  'my balance is five'): the alternative then adds no evidence of the symptom,
+  only a guess that the reassurance was something else;
 * "can" and "can't" sound alike (the final t is often silent), so each top
   hypothesis is also checked with "can" read as "can not", unless the person
   plainly reassures ("I can still feel my legs fine");
@@ -82,8 +86,11 @@ def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     hypotheses = [transcript.text, *transcript.alternatives]
     hypotheses = [h for h in dict.fromkeys(hypotheses) if h.strip()] or [""]
     matches = [_as_spoken_command(matcher.match(h)) for h in hypotheses]
-    for text, match in list(zip(hypotheses, matches))[:RED_FLAG_HYPOTHESES]:
-        if match.kind == "red_flag":
+    # An overruled alarm neither wins nor votes: it is the best hypothesis minus its reassurance.
+    overruled = [rank > 0 and match.kind == "red_flag" and _reassured_by(matches[0], match)
+                 for rank, match in enumerate(matches)]
+    for text, match, skip in list(zip(hypotheses, matches, overruled))[:RED_FLAG_HYPOTHESES]:
+        if match.kind == "red_flag" and not skip:
             return Interpretation(text, match)
         heard = match.normalized
         if _CAN.search(heard) and not _REASSURED.search(heard):
@@ -94,6 +101,8 @@ def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
         return Interpretation(hypotheses[0], matches[0])
     votes: dict[tuple[str, str | None], float] = {}
     for rank, match in enumerate(matches):
+        if overruled[rank]:
+            continue
         key = (match.kind, match.intent)
         understood = match.kind in ("answer", "command", "red_flag")
         votes[key] = votes.get(key, 0.0) + (1.0 if understood else NOT_UNDERSTOOD_VOTE) / (1 + rank)
@@ -101,6 +110,12 @@ def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     winner = max(votes, key=lambda key: (votes[key], key == first))
     index = next(i for i, match in enumerate(matches) if (match.kind, match.intent) == winner)
     return Interpretation(hypotheses[index], matches[index])
+
+
+def _reassured_by(best: Match, alarm: Match) -> bool:
+    """Whether ``best`` heard every symptom phrase of ``alarm`` and still raised no red flag."""
+    return best.kind != "red_flag" and all(
+        re.search(rf"\b{re.escape(hit.words)}\b", best.normalized) for hit in alarm.red_flags)
 
 
 def _as_spoken_command(match: Match) -> Match:

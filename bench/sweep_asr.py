@@ -145,7 +145,7 @@ def score(core, recognizer, cases: list[dict], voice: str, noise_floor: float = 
         chosen = interpret(core.matcher, transcript, doubtful_word)
         reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
         correct += is_correct(case, reply.kind, reply.intent)
-        if case["category"] == "red_flag":
+        if case["kind"] == "red_flag":
             red_flags += 1
             caught += reply.kind == "red_flag"
         else:

@@ -122,3 +122,14 @@ def test_doubted_words_never_swap_one_answer_for_another(matcher):
     heard = _heard("why would heat help a back spasm", [0.56, 0.78, 0.3, 0.9, 0.3, 0.9, 1.0])
     match = interpret(matcher, heard).match
     assert (match.kind, match.intent) == ("answer", "relief_compresses")
+
+
+@pytest.mark.parametrize("heard", ["okay bye then", "bye for now", "alright goodbye", "goodbye and thanks",
+                                   "ok thank you bye bye", "bye the"])
+def test_a_farewell_that_closes_the_utterance_is_goodbye(matcher, heard):
+    assert reading(matcher, heard) == ("command", "goodbye")
+
+
+def test_bye_followed_by_more_words_does_not_end_the_session(matcher):
+    # slt's 'order me a pizza': three of five hypotheses began 'bye'.
+    assert reading(matcher, "i get a pizza", "bye can a pizza", "i can a pizza", "bye that a pizza")[0] == "decline"

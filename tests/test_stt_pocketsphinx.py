@@ -100,3 +100,11 @@ def test_pocketsphinx_gives_posteriors_for_the_transcript_and_its_words(pack, vo
     forced = recognizer.transcribe(WavFileSource(synthesize("order me a pizza", "festival-kal", voices)).chunks())
     assert forced.words and min(posterior for _, posterior in forced.words) < 0.4, forced
     assert forced.confidence < clear.confidence  # a posterior, not exp() of one (which was always 1.0)
+
+
+def test_every_red_flag_word_can_be_heard(pack, recognizer):
+    # A symptom word outside the recognizer's vocabulary ('buckled', 'pee') is a red flag that can
+    # never be caught from speech, however good the patterns are.
+    unheard = {word for flag in pack.red_flags for word in flag.pattern_words()
+               if recognizer.decoder.lookup_word(word) is None}
+    assert not unheard

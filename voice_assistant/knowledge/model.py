@@ -93,6 +93,20 @@ class RedFlag:
                    _text(data["source"], f"{path}.source"), tuple(compiled),
                    _text_list(data["examples"], f"{path}.examples"), tuple(exceptions))
 
+    def pattern_words(self) -> tuple[str, ...]:
+        """The plain words its patterns name ('buckled', 'pee'), in order, each once.
+
+        The recognizer's vocabulary must hold them: a symptom word it cannot hear is a red flag
+        that can never be caught from speech.
+        """
+        words = (word for pattern in self.patterns for word in re.findall(r"[a-z]+", _plain(pattern.pattern)))
+        return tuple(dict.fromkeys(words))
+
+
+def _plain(pattern: str) -> str:
+    """A regular expression with its escapes (\\b, \\s, \\w) gone and 'feel(ing)?' spelled 'feel feeling'."""
+    return re.sub(r"([a-z]+)\(([a-z]+)\)\?", r"\1 \1\2", re.sub(r"\\[a-zA-Z]", " ", pattern))
+
 
 def _regex(value: Any, path: str) -> re.Pattern[str]:
     try:

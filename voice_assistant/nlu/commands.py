@@ -61,7 +61,9 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((intent, re.compile(patt
     ("previous", r"\bgo back\b|\bprevious\b|\bback (a|one) step\b"),
     ("next", r"\bnext\b|\bcontinue\b|\bgo on\b|\bkeep going\b|\btell me more\b"),
     ("stop", r"\bstop\b|\benough\b|\bquiet\b|\bshut up\b|\bhush\b|\bsilence\b"),
-    ("goodbye", r"\b(goodbye|bye)\b"),
+    # Leaving ends the session, so only a farewell that closes the utterance counts ('okay bye then',
+    # not 'bye can a pizza', which is how a recognizer heard 'order me a pizza').
+    ("goodbye", r"\b(goodbye|bye)(\s\w+)?$|\b(goodbye|bye)\s(for now|for today|and thanks|and thank you)$"),
 ))
 # A short question about the topic ('how do I stop this') is not a command.
 _QUESTION_START = re.compile(r"^(how|why|when|where|which|who|does|do|is|are|should|can i|could i|will|what is|"

@@ -107,7 +107,7 @@ class Matcher:
         self._example_norms = [[math.sqrt(sum(self._idf[t] ** 2 for t in ex)) or 1.0 for ex in c.examples]
                                for c in self._candidates]
         words = {w for c in self._candidates for ex in c.raw_examples for w in ex.split()}
-        words |= {w for flag in pack.red_flags for p in flag.patterns for w in _pattern_words(p.pattern)}
+        words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
         self._speller = Speller(words, english_words() if known_words is None else known_words)
 
     def match(self, text: str) -> Match:
@@ -225,11 +225,6 @@ def _candidate(ident: str, is_decline: bool, examples: tuple[str, ...], keywords
             weights[token] = 1.0
     raw = tuple(normalize(example) for example in examples)
     return _Candidate(ident, is_decline, tuple(frozenset(_content_tokens(ex)) for ex in raw), raw, weights)
-
-
-def _pattern_words(pattern: str) -> list[str]:
-    """Plain words inside a red-flag regular expression, for the speller's vocabulary."""
-    return [word for word in re.findall(r"[a-z]+", re.sub(r"\\[a-zA-Z]", " ", pattern)) if len(word) >= 4]
 
 
 __all__ = ["Match", "Matcher", "MatcherSettings"]

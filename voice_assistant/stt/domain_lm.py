@@ -1,7 +1,8 @@
 """A small domain language model for PocketSphinx, built from the knowledge pack.
 
 Pure Python: interpolated Kneser-Ney trigrams over the pack's phrasings
-(examples x3, commands x3, red-flag examples x3, answers and keywords x1),
+(examples x3, commands x3, red-flag examples x3, answers, keywords and
+the words of red-flag patterns x1),
 mixed at weight 0.05 with a general-English background (the 5,000 most
 frequent words of PocketSphinx's bundled model, plus bigrams among the top
 1,000). The background lets paraphrases and off-topic speech come out as
@@ -84,6 +85,8 @@ def domain_sentences(pack: KnowledgePack, extra: tuple[str, ...] = ()) -> list[t
         add(flag.name, 1)
         for example in flag.examples:
             add(example, 3)
+        for word in flag.pattern_words():
+            add(word, 1)
     for phrases in COMMAND_PHRASES.values():
         for phrase in phrases:
             add(phrase, 3)

@@ -2,7 +2,7 @@
 
 Usage: python bench/sweep_asr.py [--voices espeak175,kal] [--limit 120] [--cases YAML]
                                  [--noise-floor RMS [--only-quiet-frames]]
-                                 [--doubtful-word POSTERIOR] [SETTINGS_JSON ...]
+                                 [--doubtful-word POSTERIOR] [--show-misses] [SETTINGS_JSON ...]
 
 Each SETTINGS_JSON overrides fields of LanguageModelSettings (decoder options
 are merged), e.g. '{}' (the defaults), '{"background_weight": 0.2}',
@@ -134,7 +134,7 @@ def with_noise_floor(pcm: bytes, rms: float, only_quiet_frames: bool, seed: int 
 
 
 def score(core, recognizer, cases: list[dict], voice: str, noise_floor: float = 0.0,
-          only_quiet_frames: bool = False, doubtful_word: float = DOUBTFUL_WORD) -> dict:
+          only_quiet_frames: bool = False, doubtful_word: float = DOUBTFUL_WORD, show_misses: bool = False) -> dict:
     correct = red_flags = caught = false_alarms = 0
     started = time.process_time()
     for case in cases:
@@ -144,7 +144,11 @@ def score(core, recognizer, cases: list[dict], voice: str, noise_floor: float = 
         transcript = recognizer.transcribe([pcm])
         chosen = interpret(core.matcher, transcript, doubtful_word)
         reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)
-        correct += is_correct(case, reply.kind, reply.intent)
+        right = is_correct(case, reply.kind, reply.intent)
+        correct += right
+        if show_misses and not right:
+            print(f"  miss {voice}: {case['text']!r} -> {transcript.text!r} -> {reply.kind}/{reply.intent} "
+                  f"(expected {case['kind']}/{case['intent']})", flush=True)
         if case["kind"] == "red_flag":
             red_flags += 1
             caught += reply.kind == "red_flag"
@@ -166,6 +170,7 @@ def main() -> int:
                         help="with --noise-floor: only in 10 ms frames quieter than that")
     parser.add_argument("--doubtful-word", type=float, default=DOUBTFUL_WORD, metavar="POSTERIOR",
                         help="nlu.spoken's doubtful-word posterior (0: off)")
+    parser.add_argument("--show-misses", action="store_true", help="print each wrong answer as it happens")
     args = parser.parse_args()
     voices = args.voices.split(",")
     cases = bench_speech.stratified_subset(bench_speech.load_cases(Path(args.cases)), args.limit)
@@ -174,7 +179,8 @@ def main() -> int:
     for text in args.settings:
         recognizer = PocketSphinxRecognizer(core.pack, settings_from(json.loads(text)),
                                             directory=ROOT / "bench" / "out" / "lm")
-        rows = [score(core, recognizer, cases, voice, args.noise_floor, args.only_quiet_frames, args.doubtful_word)
+        rows = [score(core, recognizer, cases, voice, args.noise_floor, args.only_quiet_frames, args.doubtful_word,
+                      args.show_misses)
                 for voice in voices]
         print(text, " | ".join(f"{r['voice']} {r['correct']}/{r['utterances']} red flags "
                                f"{r['red_flags_caught']}/{r['red_flags']} false alarms {r['false_alarms']} cpu {r['cpu_s']:.0f}s" for r in rows),

@@ -110,6 +110,28 @@ def test_the_same_words_heard_with_confidence_are_answered(matcher):
     assert off.match.kind == "answer"
 
 
+def test_an_answer_from_alternatives_needs_words_the_best_hypothesis_believed(matcher):
+    # ked's real n-best for "what's the weather like today": the alternatives that vote for beds
+    # differ from the best hypothesis only where the recognizer doubted 'today'.
+    weather = "what's the weather like today"
+    alternatives = ("what's the weather like could bed", "what's the weather like could it",
+                    "what's the weather like that bed", "what's the weather like the dead",
+                    "what's the weather like the bed")
+    heard = _heard(weather, [0.53, 0.99, 0.92, 0.92, 0.02], *alternatives)
+    assert interpret(matcher, heard).match.kind == "decline"
+    assert interpret(matcher, heard, doubtful_word=0.0).match.kind == "answer"  # what the check prevents
+
+
+def test_an_alternative_answer_on_believed_words_stands(matcher):
+    # A garbled best hypothesis ('goal' for 'causes') outvoted by alternatives that agree; the
+    # answer still rests on 'back spasms', which the best hypothesis heard with confidence.
+    assert matcher.match("what goal is back spasms").kind == "clarify"
+    heard = _heard("what goal is back spasms", [0.9, 0.2, 0.3, 0.9, 0.9],
+                   "what causes back spasms", "what causes a back spasm", "what causes back spasm")
+    match = interpret(matcher, heard).match
+    assert (match.kind, match.intent) == ("answer", "causes_overview")
+
+
 def test_doubted_words_never_hide_a_red_flag_or_a_command(matcher):
     flag = interpret(matcher, _heard("i can not feel my left leg", [0.1] * 7)).match
     assert flag.kind == "red_flag"

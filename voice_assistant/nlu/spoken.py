@@ -29,6 +29,10 @@ Speech recognizers confuse short words ("can't" / "can"), so:
   'how do i make bed', the recognizer unsure of 'make' and 'bed'), so the best hypothesis is
   matched again with every word under DOUBTFUL_WORD hidden, and if nothing
   then anchors a topic, the question is declined rather than answered wrongly.
+  An answer read from an alternative is checked the same way, keeping only its
+  words that the best hypothesis also heard with confidence: 'what's the weather
+  like today' heard clearly, with alternatives ending 'could bed' and 'the bed'
+  where the recognizer doubted 'today', is declined, not answered about beds.
   It never hides a red flag or a command, and never swaps one answer for another.
 """
 
@@ -74,8 +78,12 @@ class Interpretation:
 def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = DOUBTFUL_WORD) -> Interpretation:
     """The reading to act on; ``doubtful_word`` 0 turns the doubtful-word check off."""
     chosen = _choose(matcher, transcript)
-    if doubtful_word > 0 and chosen.match.kind == "answer" and chosen.text == transcript.text and transcript.words:
-        hidden = " ".join(word if posterior >= doubtful_word else _HIDDEN for word, posterior in transcript.words)
+    if doubtful_word > 0 and chosen.match.kind == "answer" and transcript.words:
+        if chosen.text == transcript.text:
+            hidden = " ".join(word if posterior >= doubtful_word else _HIDDEN for word, posterior in transcript.words)
+        else:  # an alternative: only the words it shares with the best hypothesis, believed there, count
+            believed = {word for word, posterior in transcript.words if posterior >= doubtful_word}
+            hidden = " ".join(word if word in believed else _HIDDEN for word in chosen.text.split())
         check = matcher.match(hidden)
         if check.kind == "decline":
             return Interpretation(chosen.text, replace(check, normalized=chosen.match.normalized))

@@ -1,11 +1,15 @@
-"""PocketSphinx engine: its front-end noise floor (arithmetic, chunking, real speech) and its posteriors."""
+"""PocketSphinx engine: its front-end noise floor (arithmetic, chunking, real speech), its posteriors,
+its vocabulary and the passes it makes while the cepstral mean settles."""
 
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from voice_assistant.stt.noise_floor import FRAME_SAMPLES, FrameNoiseFloor
+from voice_assistant.stt.pocketsphinx_engine import MAX_REDECODES, SETTLED_MEAN_SECONDS, PocketSphinxSession
 
 
 def _pcm(samples) -> bytes:
@@ -108,3 +112,51 @@ def test_every_red_flag_word_can_be_heard(pack, recognizer):
     unheard = {word for flag in pack.red_flags for word in flag.pattern_words()
                if recognizer.decoder.lookup_word(word) is None}
     assert not unheard
+
+
+class _SettlingDecoder:
+    """Stands in for pocketsphinx.Decoder: its cepstral mean moves by the given steps, one per pass."""
+
+    def __init__(self, steps):
+        self.means, self.passes = [0.0], 0
+        self.steps = list(steps)
+
+    def get_cmn(self):
+        return f"{self.means[-1]},0,0"
+
+    def start_utt(self):
+        pass
+
+    def process_raw(self, pcm, no_search, full_utt):
+        pass
+
+    def end_utt(self):
+        self.passes += 1
+        self.means.append(self.means[-1] + (self.steps.pop(0) if self.steps else 0.0))
+
+    def hyp(self):
+        return None
+
+
+@pytest.mark.parametrize("steps, passes", [
+    ([1.0], 1),               # the mean hardly moved: one pass
+    ([30.0, 1.0], 2),         # moved once, then settled: decoded again once
+    ([30.0, 20.0, 1.0], 3),   # still moving after the second pass: once more
+    ([30.0, 20.0, 10.0, 10.0], 1 + MAX_REDECODES),  # never more than MAX_REDECODES extra passes
+])
+def test_an_utterance_is_decoded_again_until_the_cepstral_mean_settles(steps, passes):
+    decoder = _SettlingDecoder(steps)
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
+    session = PocketSphinxSession(recognizer, alternatives=0)
+    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
+    assert session.finish().text == ""
+    assert decoder.passes == passes
+
+
+def test_a_short_utterance_is_decoded_again_only_once():
+    decoder = _SettlingDecoder([30.0, 20.0, 10.0])
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
+    session = PocketSphinxSession(recognizer, alternatives=0)
+    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS / 2))
+    assert session.finish().text == ""
+    assert decoder.passes == 2

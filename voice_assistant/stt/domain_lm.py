@@ -85,13 +85,19 @@ def domain_sentences(pack: KnowledgePack, extra: tuple[str, ...] = ()) -> list[t
         add(flag.name, 1)
         for example in flag.examples:
             add(example, 3)
-        for word in flag.pattern_words():
-            add(word, 1)
     for phrases in COMMAND_PHRASES.values():
         for phrase in phrases:
             add(phrase, 3)
     for phrase in extra:
         add(phrase, 3)
+    # A symptom word no phrasing uses must still be heard; alone as a sentence, so only those words:
+    # common ones ('did') would be made likelier as a whole utterance ('next' heard as 'did').
+    known = {token for tokens, _ in out for token in tokens}
+    for flag in pack.red_flags:
+        for word in flag.pattern_words():
+            if word not in known:
+                add(word, 1)
+                known.add(word)
     return out
 
 

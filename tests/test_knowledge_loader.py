@@ -11,6 +11,7 @@ import yaml
 from voice_assistant.errors import AssistantError, KnowledgeError
 from voice_assistant.knowledge import DEFAULT_PACK, load_pack
 from voice_assistant.knowledge.loader import MAX_PACK_BYTES, from_yaml
+from voice_assistant.knowledge.model import RedFlag
 
 GOOD = DEFAULT_PACK.read_text(encoding="utf-8")
 
@@ -97,7 +98,6 @@ def test_bad_unless_expression_and_unknown_pattern_key(tmp_path):
 
 
 def test_unless_silences_only_its_own_pattern(tmp_path):
-    from voice_assistant.knowledge.model import RedFlag
     from voice_assistant.nlu.redflags import find_red_flags
 
     flag = RedFlag.from_dict({"id": "side", "name": "numb side", "source": "s", "examples": ["x"],
@@ -136,3 +136,12 @@ def test_no_read_permission(tmp_path):
 def test_python_tags_are_refused():
     with pytest.raises(KnowledgeError, match="not valid YAML"):
         from_yaml("!!python/object/apply:os.system ['true']\n")
+
+
+def test_pattern_words_spell_out_what_a_red_flag_pattern_matches():
+    flag = RedFlag.from_dict({
+        "id": "made_up", "name": "made up", "source": "test", "examples": ["x"],
+        "patterns": [r"\b(accidents?)\s(with|in)\b", r"\bfeel(ing)?\s(?:legs?|arms?)\b",
+                     r"\bcan not\sfeel\smy\s(?!(back|pain|heart)\b)\w+"]})
+    assert flag.pattern_words() == ("accident", "accidents", "with", "in", "feel", "feeling", "leg", "legs",
+                                    "arm", "arms", "can", "not", "my")

@@ -82,10 +82,17 @@ def test_an_alternative_that_only_mishears_the_reassurance_does_not_warn(matcher
     assert reading(matcher, fine, *five) == ("answer", "relief_overview")
 
 
-def test_an_alternative_with_other_symptom_words_still_warns(matcher):
-    assert reading(matcher, "my balance is fine just wondering how i ease the pain",
-                   "i keep losing my balance just wondering how i ease the pain")[0] == "red_flag"
-    assert reading(matcher, "i can feel my legs fine", "i can not feel my legs fine")[0] == "red_flag"
+@pytest.mark.parametrize("best, alternative", [
+    ("my balance is fine just wondering how i ease the pain",
+     "i keep losing my balance just wondering how i ease the pain"),   # other symptom words
+    ("my balance is fine how do i ease the pain", "my balance is not fine how do i ease the pain"),  # a negation
+    ("my balance is fine", "my balance is not fine"),
+    ("i can feel my legs fine", "i can not feel my legs fine"),
+    ("no numbness in my legs", "now numbness in my legs"),             # not an 'is fine' reassurance
+    ("the whole left side of my body aches", "the whole left side of my body is"),  # an 'unless', not 'fine'
+])
+def test_an_alternative_that_may_be_the_symptom_still_warns(matcher, best, alternative):
+    assert reading(matcher, best, alternative)[0] == "red_flag"
 
 
 def _heard(text: str, posteriors: list[float], *alternatives: str) -> Transcript:
@@ -155,3 +162,4 @@ def test_a_farewell_that_closes_the_utterance_is_goodbye(matcher, heard):
 def test_bye_followed_by_more_words_does_not_end_the_session(matcher):
     # slt's 'order me a pizza': three of five hypotheses began 'bye'.
     assert reading(matcher, "i get a pizza", "bye can a pizza", "i can a pizza", "bye that a pizza")[0] == "decline"
+    assert reading(matcher, "bye pain")[0] != "command"

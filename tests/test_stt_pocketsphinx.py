@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from voice_assistant.stt.noise_floor import FRAME_SAMPLES, FrameNoiseFloor
-from voice_assistant.stt.pocketsphinx_engine import MAX_REDECODES, SETTLED_MEAN_SECONDS, PocketSphinxSession
+from voice_assistant.stt.pocketsphinx_engine import (MAX_REDECODES, SETTLED_MEAN_SECONDS, SETTLING_UTTERANCES,
+                                                      PocketSphinxSession)
 
 
 def _pcm(samples) -> bytes:
@@ -147,6 +148,17 @@ class _SettlingDecoder:
 def test_an_utterance_is_decoded_again_until_the_cepstral_mean_settles(steps, passes):
     decoder = _SettlingDecoder(steps)
     recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
+    session = PocketSphinxSession(recognizer, alternatives=0)
+    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
+    assert session.finish().text == ""
+    assert decoder.passes == passes
+
+
+@pytest.mark.parametrize("steps, passes", [([10.0], 1), ([30.0, 1.0], 2)])
+def test_once_settled_only_a_jump_of_the_mean_is_decoded_again(steps, passes):
+    # After the first utterances, a move under CMN_JUMP_DISTANCE (25) is the voice, not a new microphone.
+    decoder = _SettlingDecoder(steps)
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=SETTLING_UTTERANCES, sample_rate=16000)
     session = PocketSphinxSession(recognizer, alternatives=0)
     session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
     assert session.finish().text == ""

@@ -103,9 +103,29 @@ class RedFlag:
         return tuple(dict.fromkeys(words))
 
 
+_LOOKAROUND = re.compile(r"\(\?<?[=!]")
+#: 'feel(ing)?' and 'accidents?': a word with an optional ending, spelled both ways.
+_OPTIONAL_ENDING = re.compile(r"([a-z]+)(?:\(\?:|\()([a-z|]+)\)\?|([a-z]+)([a-z])\?")
+
+
 def _plain(pattern: str) -> str:
-    """A regular expression with its escapes (\\b, \\s, \\w) gone and 'feel(ing)?' spelled 'feel feeling'."""
-    return re.sub(r"([a-z]+)\(([a-z]+)\)\?", r"\1 \1\2", re.sub(r"\\[a-zA-Z]", " ", pattern))
+    """The words a regular expression matches, spelled out: escapes and lookarounds (words it
+    must *not* see, such as "can't feel my *back*") dropped, optional endings both ways."""
+    text = re.sub(r"\\[a-zA-Z]", " ", pattern)
+    while (found := _LOOKAROUND.search(text)) is not None:
+        depth, end = 0, found.start()
+        for end in range(found.start(), len(text)):  # to the parenthesis that closes the lookaround
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        text = text[:found.start()] + " " + text[end + 1:]
+
+    def both_ways(match: re.Match) -> str:
+        if match.group(1) is not None:
+            return " ".join([match.group(1)] + [match.group(1) + ending for ending in match.group(2).split("|")])
+        return f"{match.group(3)} {match.group(3)}{match.group(4)}"
+
+    return _OPTIONAL_ENDING.sub(both_ways, text)
 
 
 def _regex(value: Any, path: str) -> re.Pattern[str]:

@@ -63,7 +63,8 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((intent, re.compile(patt
     ("stop", r"\bstop\b|\benough\b|\bquiet\b|\bshut up\b|\bhush\b|\bsilence\b"),
     # Leaving ends the session, so only a farewell that closes the utterance counts ('okay bye then',
     # not 'bye can a pizza', which is how a recognizer heard 'order me a pizza').
-    ("goodbye", r"\b(goodbye|bye)(\s\w+)?$|\b(goodbye|bye)\s(for now|for today|and thanks|and thank you)$"),
+    ("goodbye", r"\b(goodbye|bye)(\s(bye|then|now|all|everyone|the|you|and|thanks|for now|for today|and thanks|"
+                r"thank you|and thank you))?$"),
 ))
 # A short question about the topic ('how do I stop this') is not a command.
 _QUESTION_START = re.compile(r"^(how|why|when|where|which|who|does|do|is|are|should|can i|could i|will|what is|"

@@ -44,20 +44,27 @@ class RedFlagHit:
     words: str
 
 
+def fine_spans(normalized: str) -> list[tuple[int, int]]:
+    """Where the text says plainly that a body part or function is fine ('my balance is fine')."""
+    if _HEDGES.search(normalized) or _TURN.search(normalized):
+        return []
+    return [m.span() for m in _FINE.finditer(normalized)]
+
+
 def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ...]:
     """All red flags mentioned in ``normalized`` text, in order of appearance."""
     hedged = bool(_HEDGES.search(normalized))
     reassured = [] if hedged else [m.span() for m in _REASSURANCE.finditer(normalized)]
-    fine = [] if hedged or _TURN.search(normalized) else [m.span() for m in _FINE.finditer(normalized)]
+    fine = fine_spans(normalized)
     hits: list[RedFlagHit] = []
     for flag in pack.red_flags:
         for pattern, unless in zip_longest(flag.patterns, flag.exceptions):  # no exceptions: all None
             if unless is not None and unless.search(normalized):
                 continue
             for match in pattern.finditer(normalized):
-                if any(_overlaps(match.span(), span) for span in reassured):
+                if any(overlaps(match.span(), span) for span in reassured):
                     continue
-                if any(_overlaps(match.span(), span) and match.end() <= span[1] for span in fine):
+                if any(overlaps(match.span(), span) and match.end() <= span[1] for span in fine):
                     continue
                 hits.append(RedFlagHit(flag.id, flag.name, match.span(), match.group(0)))
                 break
@@ -67,5 +74,5 @@ def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ..
     return tuple(sorted(hits, key=lambda hit: hit.span))
 
 
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]

@@ -3,10 +3,12 @@
 Speech recognizers confuse short words ("can't" / "can"), so:
 
 * a red flag heard in *any* of the top hypotheses wins (when in doubt, warn),
-  unless the best hypothesis heard the very same symptom words and the person
-  plainly reassured about them ('my balance is fine' against an alternative
-  'my balance is five'): the alternative then adds no evidence of the symptom,
-  only a guess that the reassurance was something else;
+  with one exception: the best hypothesis says plainly that the very same thing
+  is fine ('my balance is fine') and the alternative differs from it only in
+  words that are neither a negation nor a word of that symptom ('my balance is
+  five'). That alternative adds no evidence of the symptom, only a guess that
+  the reassuring word was something else. A reassurance of any other kind ('no
+  numbness', heard in an alternative as 'now numbness') still warns;
 * "can" and "can't" sound alike (the final t is often silent), so each top
   hypothesis is also checked with "can" read as "can not", unless the person
   plainly reassures ("I can still feel my legs fine");
@@ -43,6 +45,7 @@ from dataclasses import dataclass, replace
 
 from voice_assistant.nlu.commands import match_command_loosely
 from voice_assistant.nlu.matcher import Match, Matcher
+from voice_assistant.nlu.redflags import fine_spans, overlaps
 from voice_assistant.stt.base import Transcript
 
 RED_FLAG_HYPOTHESES = 3
@@ -60,6 +63,7 @@ DOUBTFUL_WORD = 0.4
 #: Stands for a hidden word: unknown to every topic, so it weighs against all of them alike.
 _HIDDEN = "unk"
 _CAN = re.compile(r"\bcan\b(?! not\b)")
+_NEGATIONS = frozenset({"not", "no", "never", "cannot", "without", "nothing", "know"})  # 'know': 'no' misheard
 _REASSURED = re.compile(r"\b(still|fine|okay|ok|normally|properly|well)\b")
 #: Hypotheses up to this many words may be read as a command by a telling word.
 SHORT_COMMAND_WORDS = 5
@@ -82,7 +86,10 @@ def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = D
         if chosen.text == transcript.text:
             hidden = " ".join(word if posterior >= doubtful_word else _HIDDEN for word, posterior in transcript.words)
         else:  # an alternative: only the words it shares with the best hypothesis, believed there, count
-            believed = {word for word, posterior in transcript.words if posterior >= doubtful_word}
+            least: dict[str, float] = {}
+            for word, posterior in transcript.words:  # a word heard twice counts at its least sure
+                least[word] = min(posterior, least.get(word, 1.0))
+            believed = {word for word, posterior in least.items() if posterior >= doubtful_word}
             hidden = " ".join(word if word in believed else _HIDDEN for word in chosen.text.split())
         check = matcher.match(hidden)
         if check.kind == "decline":
@@ -94,8 +101,8 @@ def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     hypotheses = [transcript.text, *transcript.alternatives]
     hypotheses = [h for h in dict.fromkeys(hypotheses) if h.strip()] or [""]
     matches = [_as_spoken_command(matcher.match(h)) for h in hypotheses]
-    # An overruled alarm neither wins nor votes: it is the best hypothesis minus its reassurance.
-    overruled = [rank > 0 and match.kind == "red_flag" and _reassured_by(matches[0], match)
+    # An overruled alarm neither wins nor votes: it is the best hypothesis with its 'fine' misheard.
+    overruled = [rank > 0 and match.kind == "red_flag" and _misheard_fine(matcher, matches[0], match)
                  for rank, match in enumerate(matches)]
     for text, match, skip in list(zip(hypotheses, matches, overruled))[:RED_FLAG_HYPOTHESES]:
         if match.kind == "red_flag" and not skip:
@@ -120,10 +127,19 @@ def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     return Interpretation(hypotheses[index], matches[index])
 
 
-def _reassured_by(best: Match, alarm: Match) -> bool:
-    """Whether ``best`` heard every symptom phrase of ``alarm`` and still raised no red flag."""
-    return best.kind != "red_flag" and all(
-        re.search(rf"\b{re.escape(hit.words)}\b", best.normalized) for hit in alarm.red_flags)
+def _misheard_fine(matcher: Matcher, best: Match, alarm: Match) -> bool:
+    """Whether ``alarm`` is only ``best``'s plain 'my balance is fine' with the reassuring word misheard."""
+    if best.kind == "red_flag":
+        return False
+    fine = fine_spans(best.normalized)
+    for hit in alarm.red_flags:
+        found = re.search(rf"\b{re.escape(hit.words)}\b", best.normalized)
+        if found is None or not any(overlaps(found.span(), span) for span in fine):
+            return False
+    flagged = {hit.flag_id for hit in alarm.red_flags}
+    symptom_words = {word for flag in matcher.pack.red_flags if flag.id in flagged for word in flag.pattern_words()}
+    differing = set(alarm.normalized.split()) - set(best.normalized.split())
+    return not differing & (_NEGATIONS | symptom_words)
 
 
 def _as_spoken_command(match: Match) -> Match:

@@ -38,11 +38,9 @@ CMN_REDECODE_DISTANCE = 4.0
 SETTLING_UTTERANCES = 2
 CMN_JUMP_DISTANCE = 25.0
 #: At most this many more passes while the mean keeps moving: one pass does not always settle it
-#: in noise or for a voice far from the initial mean. bench/sweep_asr.py, correct of 120 with 1 | 2 | 3:
-#: espeak175 99 | 102 | 105, espeak130 96 | 101 | 98, kal 116 | 114 | 114, ked 111 | 113 | 113,
-#: slt 104 | 103 | 103.
+#: in noise or for a voice far from the initial mean (figures in bench/sweep_asr.py's docstring).
 MAX_REDECODES = 2
-#: A mean from less speech than this is too rough to decode a third time with ('next' -> 'did').
+#: Under this much speech, only one more pass: a mean from so little is rough (a caution, not measured apart).
 SETTLED_MEAN_SECONDS = 1.0
 #: 'a(2)': the dictionary's second pronunciation of 'a'.
 _ALTERNATE_PRONUNCIATION = re.compile(r"\(\d+\)$")

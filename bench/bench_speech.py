@@ -425,6 +425,7 @@ def summarize(records: list[dict]) -> dict:
         "wer": sum(r["edits"] for r in records) / words if words else None,
         "sentence_error_rate": rate(records, lambda r: r["edits"] > 0),
         "correct": rate(records, lambda r: r["correct"]),
+        "red_flag_items": len(flags),
         "red_flag_recall": rate(flags, lambda r: r["reply_kind"] == "red_flag"),
         "red_flag_false_alarm_rate": rate(non_flags, lambda r: r["reply_kind"] == "red_flag"),
         "off_topic_declined": rate(off, lambda r: r["reply_kind"] == "decline"),

@@ -74,7 +74,7 @@ def typed_section(dev: dict | None, holdout: dict | None) -> list[str]:
 def _recall(summary: dict) -> str:
     """Red-flag recall with its counts: on a few items a percentage alone overstates what is known."""
     recall = summary.get("red_flag_recall")
-    items = (summary.get("categories") or {}).get("red_flag", {}).get("items")
+    items = summary.get("red_flag_items") or (summary.get("categories") or {}).get("red_flag", {}).get("items")
     if recall is None or not items:
         return _pct(recall)
     return f"{_pct(recall)} ({round(recall * items)}/{items})"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from voice_assistant.stt.noise_floor import FRAME_SAMPLES, FrameNoiseFloor
-from voice_assistant.stt.pocketsphinx_engine import (MAX_REDECODES, SETTLED_MEAN_SECONDS, SETTLING_UTTERANCES,
-                                                      PocketSphinxSession)
+from voice_assistant.stt.pocketsphinx_engine import (LIVE_REDECODES, MAX_REDECODES, SETTLED_MEAN_SECONDS,
+                                                      SETTLING_UTTERANCES, PocketSphinxSession)
 
 
 def _pcm(samples) -> bytes:
@@ -148,10 +148,19 @@ class _SettlingDecoder:
 def test_an_utterance_is_decoded_again_until_the_cepstral_mean_settles(steps, passes):
     decoder = _SettlingDecoder(steps)
     recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
-    session = PocketSphinxSession(recognizer, alternatives=0)
+    session = PocketSphinxSession(recognizer, alternatives=0, redecodes=MAX_REDECODES)
     session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
     assert session.finish().text == ""
     assert decoder.passes == passes
+
+
+def test_listening_live_an_utterance_is_decoded_again_at_most_once():
+    decoder = _SettlingDecoder([30.0, 20.0, 10.0])
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
+    session = PocketSphinxSession(recognizer, alternatives=0)  # what PocketSphinxRecognizer.session() gives
+    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
+    assert session.finish().text == ""
+    assert decoder.passes == 1 + LIVE_REDECODES == 2
 
 
 @pytest.mark.parametrize("steps, passes", [([10.0], 1), ([30.0, 1.0], 2)])
@@ -168,7 +177,7 @@ def test_once_settled_only_a_jump_of_the_mean_is_decoded_again(steps, passes):
 def test_a_short_utterance_is_decoded_again_only_once():
     decoder = _SettlingDecoder([30.0, 20.0, 10.0])
     recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
-    session = PocketSphinxSession(recognizer, alternatives=0)
+    session = PocketSphinxSession(recognizer, alternatives=0, redecodes=MAX_REDECODES)
     session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS / 2))
     assert session.finish().text == ""
     assert decoder.passes == 2

@@ -37,9 +37,13 @@ CMN_REDECODE_DISTANCE = 4.0
 #: still settling); later, only a jump this large (a new microphone or voice) is.
 SETTLING_UTTERANCES = 2
 CMN_JUMP_DISTANCE = 25.0
-#: At most this many more passes while the mean keeps moving: one pass does not always settle it
-#: in noise or for a voice far from the initial mean (figures in bench/sweep_asr.py's docstring).
+#: At most this many more passes while the mean keeps moving, for a whole recording: one pass does not
+#: always settle it in noise or for a voice far from the initial mean (figures in bench/sweep_asr.py's
+#: docstring). Listening live, one: the answer waits for the passes, and a second one took the
+#: endpoint -> first audio p95 from about 100 to 200 ms (bench/bench_loop.py); the mean settles
+#: over the first utterances anyway.
 MAX_REDECODES = 2
+LIVE_REDECODES = 1
 #: Under this much speech, only one more pass: a mean from so little is rough (a caution, not measured apart).
 SETTLED_MEAN_SECONDS = 1.0
 #: 'a(2)': the dictionary's second pronunciation of 'a'.
@@ -133,27 +137,32 @@ class PocketSphinxRecognizer(Recognizer):
                              f"delete the cache folder {arpa.parent} and try again") from None
         self.utterances_since_reset = 0
 
-    def session(self) -> RecognizerSession:
+    def session(self, redecodes: int = LIVE_REDECODES) -> RecognizerSession:
         floor = self.settings.noise_floor_db
         return PocketSphinxSession(self, self.settings.alternatives,
-                                   FrameNoiseFloor(floor) if floor is not None else None)
+                                   FrameNoiseFloor(floor) if floor is not None else None, redecodes)
 
     def reset(self) -> None:
         self.decoder.reinit_feat()
         self.utterances_since_reset = 0
 
     def transcribe(self, chunks) -> Transcript:
-        """A whole recording, heard on its own: no feature state carried over from the last one."""
+        """A whole recording, heard on its own: no feature state carried over from the last one, and
+        no listener waiting, so it may be decoded again until the cepstral mean settles."""
         self.reset()
-        return super().transcribe(chunks)
+        session = self.session(MAX_REDECODES)
+        for chunk in chunks:
+            session.accept(chunk)
+        return session.finish()
 
 
 class PocketSphinxSession(RecognizerSession):
     """One utterance through the decoder."""
 
     def __init__(self, recognizer: PocketSphinxRecognizer, alternatives: int,
-                 floor: FrameNoiseFloor | None = None) -> None:
+                 floor: FrameNoiseFloor | None = None, redecodes: int = LIVE_REDECODES) -> None:
         self.recognizer = recognizer
+        self.redecodes = redecodes
         decoder = self.decoder = recognizer.decoder
         self.alternatives = alternatives
         self._floor = floor
@@ -183,7 +192,7 @@ class PocketSphinxSession(RecognizerSession):
             limit = CMN_REDECODE_DISTANCE if settling else CMN_JUMP_DISTANCE
             before = self._cmn_before
             audio_seconds = sum(len(pcm) for pcm in self._audio) / (2 * self.recognizer.sample_rate)
-            for _ in range(MAX_REDECODES if audio_seconds >= SETTLED_MEAN_SECONDS else 1):
+            for _ in range(self.redecodes if audio_seconds >= SETTLED_MEAN_SECONDS else min(1, self.redecodes)):
                 after = _cmn(self.decoder)
                 if _distance(before, after) <= limit:
                     break

@@ -90,7 +90,7 @@ lists what is still wrong):
   (no change measured here)                               99 |  95 | 116 | 110 | 104
   an answer from an alternative rests on words the best
   hypothesis believed (at d9904ec)                        99 |  96 | 116 | 111 | 104
-  '{"alternatives": 10}' on top of that                   99 |  96 | 116 | 107 | 104
+  '{"alternatives": 10}', measured on the 'bye' row      99 |  96 | 116 | 107 | 104
   decoding again up to 1 | 2 | 3 times while the cepstral mean moves (at
   d9904ec, before the two changes below):
                                                      99|102|105  96|101|98  116|114|114  111|113|113  104|103|103

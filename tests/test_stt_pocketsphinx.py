@@ -139,6 +139,16 @@ class _SettlingDecoder:
         return None
 
 
+def _passes(steps, seconds=SETTLED_MEAN_SECONDS, since_reset=0, **session_options) -> int:
+    """How many times a session decodes an utterance of ``seconds`` whose mean moves by ``steps``."""
+    decoder = _SettlingDecoder(steps)
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=since_reset, sample_rate=16000)
+    session = PocketSphinxSession(recognizer, alternatives=0, **session_options)
+    session.accept(b"\0\0" * int(16000 * seconds))
+    assert session.finish().text == ""
+    return decoder.passes
+
+
 @pytest.mark.parametrize("steps, passes", [
     ([1.0], 1),               # the mean hardly moved: one pass
     ([30.0, 1.0], 2),         # moved once, then settled: decoded again once
@@ -146,38 +156,19 @@ class _SettlingDecoder:
     ([30.0, 20.0, 10.0, 10.0], 1 + MAX_REDECODES),  # never more than MAX_REDECODES extra passes
 ])
 def test_an_utterance_is_decoded_again_until_the_cepstral_mean_settles(steps, passes):
-    decoder = _SettlingDecoder(steps)
-    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
-    session = PocketSphinxSession(recognizer, alternatives=0, redecodes=MAX_REDECODES)
-    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
-    assert session.finish().text == ""
-    assert decoder.passes == passes
+    assert _passes(steps, redecodes=MAX_REDECODES) == passes
 
 
 def test_listening_live_an_utterance_is_decoded_again_at_most_once():
-    decoder = _SettlingDecoder([30.0, 20.0, 10.0])
-    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
-    session = PocketSphinxSession(recognizer, alternatives=0)  # what PocketSphinxRecognizer.session() gives
-    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
-    assert session.finish().text == ""
-    assert decoder.passes == 1 + LIVE_REDECODES == 2
+    # No redecodes given: what PocketSphinxRecognizer.session() gives.
+    assert _passes([30.0, 20.0, 10.0]) == 1 + LIVE_REDECODES == 2
 
 
 @pytest.mark.parametrize("steps, passes", [([10.0], 1), ([30.0, 1.0], 2)])
 def test_once_settled_only_a_jump_of_the_mean_is_decoded_again(steps, passes):
     # After the first utterances, a move under CMN_JUMP_DISTANCE (25) is the voice, not a new microphone.
-    decoder = _SettlingDecoder(steps)
-    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=SETTLING_UTTERANCES, sample_rate=16000)
-    session = PocketSphinxSession(recognizer, alternatives=0)
-    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS))
-    assert session.finish().text == ""
-    assert decoder.passes == passes
+    assert _passes(steps, since_reset=SETTLING_UTTERANCES) == passes
 
 
 def test_a_short_utterance_is_decoded_again_only_once():
-    decoder = _SettlingDecoder([30.0, 20.0, 10.0])
-    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=0, sample_rate=16000)
-    session = PocketSphinxSession(recognizer, alternatives=0, redecodes=MAX_REDECODES)
-    session.accept(b"\0\0" * int(16000 * SETTLED_MEAN_SECONDS / 2))
-    assert session.finish().text == ""
-    assert decoder.passes == 2
+    assert _passes([30.0, 20.0, 10.0], seconds=SETTLED_MEAN_SECONDS / 2, redecodes=MAX_REDECODES) == 2

@@ -48,9 +48,13 @@ class Recognizer(abc.ABC):
     def reset(self) -> None:
         """Forget what was adapted to earlier audio (a new conversation, a new speaker)."""
 
+    def recording_session(self) -> RecognizerSession:
+        """The session :meth:`transcribe` uses: no listener waits, so an engine may take longer."""
+        return self.session()
+
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
         """Decode a whole recording as one utterance."""
-        session = self.session()
+        session = self.recording_session()
         for chunk in chunks:
             session.accept(chunk)
         return session.finish()

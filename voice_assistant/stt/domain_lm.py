@@ -1,8 +1,8 @@
 """A small domain language model for PocketSphinx, built from the knowledge pack.
 
 Pure Python: interpolated Kneser-Ney trigrams over the pack's phrasings
-(examples x3, commands x3, red-flag examples x3, answers, keywords and
-the words of red-flag patterns x1),
+(examples x3, commands x3, red-flag examples x3, answers and keywords x1,
+and any red-flag pattern word none of those has, alone x1),
 mixed at weight 0.05 with a general-English background (the 5,000 most
 frequent words of PocketSphinx's bundled model, plus bigrams among the top
 1,000). The background lets paraphrases and off-topic speech come out as

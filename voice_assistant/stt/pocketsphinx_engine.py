@@ -40,7 +40,7 @@ CMN_JUMP_DISTANCE = 25.0
 #: At most this many more passes while the mean keeps moving, for a whole recording: one pass does not
 #: always settle it in noise or for a voice far from the initial mean (figures in bench/sweep_asr.py's
 #: docstring). Listening live, one: the answer waits for the passes, and a second one took the
-#: endpoint -> first audio p95 from about 100 to 200 ms (bench/bench_loop.py); the mean settles
+#: endpoint -> first audio p95 from 105 to 203 ms (bench/bench_loop.py at 03aef50); the mean settles
 #: over the first utterances anyway.
 MAX_REDECODES = 2
 LIVE_REDECODES = 1
@@ -146,14 +146,14 @@ class PocketSphinxRecognizer(Recognizer):
         self.decoder.reinit_feat()
         self.utterances_since_reset = 0
 
+    def recording_session(self) -> RecognizerSession:
+        """No listener waits, so the recording may be decoded again until the cepstral mean settles."""
+        return self.session(MAX_REDECODES)
+
     def transcribe(self, chunks) -> Transcript:
-        """A whole recording, heard on its own: no feature state carried over from the last one, and
-        no listener waiting, so it may be decoded again until the cepstral mean settles."""
+        """A whole recording, heard on its own: no feature state carried over from the last one."""
         self.reset()
-        session = self.session(MAX_REDECODES)
-        for chunk in chunks:
-            session.accept(chunk)
-        return session.finish()
+        return super().transcribe(chunks)
 
 
 class PocketSphinxSession(RecognizerSession):
@@ -187,22 +187,7 @@ class PocketSphinxSession(RecognizerSession):
                 self._decode(self._floor.flush())
             self.decoder.end_utt()
             self._open = False
-            settling = self.recognizer.utterances_since_reset < SETTLING_UTTERANCES
-            self.recognizer.utterances_since_reset += 1
-            limit = CMN_REDECODE_DISTANCE if settling else CMN_JUMP_DISTANCE
-            before = self._cmn_before
-            audio_seconds = sum(len(pcm) for pcm in self._audio) / (2 * self.recognizer.sample_rate)
-            for _ in range(self.redecodes if audio_seconds >= SETTLED_MEAN_SECONDS else min(1, self.redecodes)):
-                after = _cmn(self.decoder)
-                if _distance(before, after) <= limit:
-                    break
-                # The live cepstral mean was far off (first words heard, or a new
-                # microphone): decode again now that it has adapted to this voice.
-                log.debug("cepstral mean moved; decoding the utterance again")
-                before = after
-                self.decoder.start_utt()
-                self.decoder.process_raw(b"".join(self._audio), False, False)
-                self.decoder.end_utt()
+            self._decode_again_while_the_mean_moves()
         self._audio = []
         hypothesis = self.decoder.hyp()
         if hypothesis is None or not hypothesis.hypstr or self._looks_like_noise():
@@ -219,6 +204,25 @@ class PocketSphinxSession(RecognizerSession):
                 break
         return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others),
                           self._word_posteriors(hypothesis.hypstr))
+
+    def _decode_again_while_the_mean_moves(self) -> None:
+        """The live cepstral mean was far off (first words heard, or a new microphone): decode
+        the utterance again now that it has adapted to this voice, while it keeps moving."""
+        settling = self.recognizer.utterances_since_reset < SETTLING_UTTERANCES
+        self.recognizer.utterances_since_reset += 1
+        limit = CMN_REDECODE_DISTANCE if settling else CMN_JUMP_DISTANCE
+        audio_seconds = sum(len(pcm) for pcm in self._audio) / (2 * self.recognizer.sample_rate)
+        passes = self.redecodes if audio_seconds >= SETTLED_MEAN_SECONDS else min(1, self.redecodes)
+        before = self._cmn_before
+        for _ in range(passes):
+            after = _cmn(self.decoder)
+            if _distance(before, after) <= limit:
+                return
+            log.debug("cepstral mean moved; decoding the utterance again")
+            before = after
+            self.decoder.start_utt()
+            self.decoder.process_raw(b"".join(self._audio), False, False)
+            self.decoder.end_utt()
 
     def _word_posteriors(self, text: str) -> tuple[tuple[str, float], ...]:
         """Each word of the best path with its lattice posterior; empty if they do not line up with ``text``."""

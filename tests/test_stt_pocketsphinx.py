@@ -142,7 +142,8 @@ class _SettlingDecoder:
 def _passes(steps, seconds=SETTLED_MEAN_SECONDS, since_reset=0, **session_options) -> int:
     """How many times a session decodes an utterance of ``seconds`` whose mean moves by ``steps``."""
     decoder = _SettlingDecoder(steps)
-    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=since_reset, sample_rate=16000)
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=since_reset, sample_rate=16000,
+                                 noise_floor=lambda: None, settings=SimpleNamespace(denoise_below_snr_db=None))
     session = PocketSphinxSession(recognizer, alternatives=0, **session_options)
     session.accept(b"\0\0" * int(16000 * seconds))
     assert session.finish().text == ""

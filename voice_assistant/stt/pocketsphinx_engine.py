@@ -21,6 +21,7 @@ from pathlib import Path
 
 import platformdirs
 
+from voice_assistant.audio.denoise import estimate_snr_db, load_denoiser
 from voice_assistant.errors import ModelError
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.stt import domain_lm
@@ -69,6 +70,9 @@ class LanguageModelSettings:
     decoder_options: dict = field(default_factory=lambda: {"dither": True, "seed": 1})
     #: Noise this far under each 10 ms frame's level (None: off); see :mod:`.noise_floor`.
     noise_floor_db: float | None = -30.0
+    #: An utterance whose estimated signal-to-noise ratio is under this (dB) is decoded again after
+    #: noise suppression (None: never); see :mod:`voice_assistant.audio.denoise`.
+    denoise_below_snr_db: float | None = 20.0
 
 
 def cache_dir() -> Path:
@@ -138,9 +142,11 @@ class PocketSphinxRecognizer(Recognizer):
         self.utterances_since_reset = 0
 
     def session(self, redecodes: int = LIVE_REDECODES) -> RecognizerSession:
+        return PocketSphinxSession(self, self.settings.alternatives, redecodes)
+
+    def noise_floor(self) -> FrameNoiseFloor | None:
         floor = self.settings.noise_floor_db
-        return PocketSphinxSession(self, self.settings.alternatives,
-                                   FrameNoiseFloor(floor) if floor is not None else None, redecodes)
+        return FrameNoiseFloor(floor) if floor is not None else None
 
     def reset(self) -> None:
         self.decoder.reinit_feat()
@@ -160,18 +166,21 @@ class PocketSphinxSession(RecognizerSession):
     """One utterance through the decoder."""
 
     def __init__(self, recognizer: PocketSphinxRecognizer, alternatives: int,
-                 floor: FrameNoiseFloor | None = None, redecodes: int = LIVE_REDECODES) -> None:
+                 redecodes: int = LIVE_REDECODES) -> None:
         self.recognizer = recognizer
         self.redecodes = redecodes
         decoder = self.decoder = recognizer.decoder
         self.alternatives = alternatives
-        self._floor = floor
+        self._floor = recognizer.noise_floor()
+        self._cmn_text_before = decoder.get_cmn()
         self._cmn_before = _cmn(decoder)
-        self._audio: list[bytes] = []
+        self._heard: list[bytes] = []  # as it came in, for the noise estimate and suppression
+        self._audio: list[bytes] = []  # as decoded
         decoder.start_utt()
         self._open = True
 
     def accept(self, pcm: bytes) -> str:
+        self._heard.append(pcm)
         self._decode(self._floor.process(pcm) if self._floor is not None else pcm)
         hypothesis = self.decoder.hyp()
         return hypothesis.hypstr if hypothesis is not None else ""
@@ -187,8 +196,9 @@ class PocketSphinxSession(RecognizerSession):
                 self._decode(self._floor.flush())
             self.decoder.end_utt()
             self._open = False
+            self._decode_again_without_the_noise()
             self._decode_again_while_the_mean_moves()
-        self._audio = []
+        self._audio = self._heard = []
         hypothesis = self.decoder.hyp()
         if hypothesis is None or not hypothesis.hypstr or self._looks_like_noise():
             return Transcript("", 0.0)
@@ -204,6 +214,28 @@ class PocketSphinxSession(RecognizerSession):
                 break
         return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others),
                           self._word_posteriors(hypothesis.hypstr))
+
+    def _decode_again_without_the_noise(self) -> None:
+        """A noisy utterance is decoded again after noise suppression, from the cepstral mean it
+        started with (the noisy pass pulled the mean towards the noise)."""
+        threshold = self.recognizer.settings.denoise_below_snr_db
+        if threshold is None:
+            return
+        heard = b"".join(self._heard)
+        snr = estimate_snr_db(heard)
+        if snr is None or snr >= threshold:
+            return
+        denoiser = load_denoiser()
+        if denoiser is None:
+            return
+        log.debug("estimated SNR %.1f dB: decoding again after noise suppression", snr)
+        cleaned = denoiser.process(heard)
+        floor = self.recognizer.noise_floor()
+        self._audio = [floor.process(cleaned) + floor.flush()] if floor is not None else [cleaned]
+        self.decoder.set_cmn(self._cmn_text_before)
+        self.decoder.start_utt()
+        self.decoder.process_raw(self._audio[0], False, False)
+        self.decoder.end_utt()
 
     def _decode_again_while_the_mean_moves(self) -> None:
         """The live cepstral mean was far off (first words heard, or a new microphone): decode

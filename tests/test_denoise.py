@@ -1,0 +1,73 @@
+"""Noise suppression: the signal-to-noise estimate (arithmetic), RNNoise on real speech, and the gate."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import numpy as np
+import pytest
+
+from speech import pcm_of, require, synthesize, with_white_noise
+from voice_assistant.audio.denoise import ESTIMATE_FRAME, estimate_snr_db, load_denoiser
+
+
+def _frames(*levels: float) -> bytes:
+    """Frames of a constant level each (power = level squared)."""
+    return np.concatenate([np.full(ESTIMATE_FRAME, level) for level in levels]).astype("<i2").tobytes()
+
+
+def test_snr_is_loud_frames_over_quiet_frames():
+    # Half the frames at 1000 (power 1e6), half at 10 (power 100): 10 log10(1e4) = 40 dB.
+    assert estimate_snr_db(_frames(*[1000] * 10, *[10] * 10)) == pytest.approx(40.0, abs=0.01)
+
+
+def test_snr_of_steady_noise_alone_is_zero():
+    assert estimate_snr_db(_frames(*[300] * 20)) == pytest.approx(0.0, abs=0.01)
+
+
+def test_digital_silence_between_words_reads_as_very_clean():
+    assert estimate_snr_db(_frames(*[1000] * 10, *[0] * 10)) > 80
+
+
+def test_too_little_audio_tells_nothing():
+    assert estimate_snr_db(_frames(1000, 10)) is None
+    assert estimate_snr_db(b"") is None
+
+
+@pytest.fixture(scope="module")
+def denoiser():
+    found = load_denoiser()
+    if found is None:
+        pytest.skip("pyrnnoise has no wheel for this platform (Linux x86-64 and Windows x64 only)")
+    return found
+
+
+def test_rnnoise_removes_noise_and_keeps_the_speech(denoiser, voices):
+    require("festival-kal")
+    clean = pcm_of(synthesize("how do I get my back to unlock", "festival-kal", voices))
+    noisy = with_white_noise(clean, snr_db=10)
+    cleaned = denoiser.process(noisy.tobytes())
+    assert len(cleaned) == len(noisy.tobytes())
+    before, after = estimate_snr_db(noisy.tobytes()), estimate_snr_db(cleaned)
+    assert before < 20 and after > before + 10, (before, after)
+    # What is left is still the speech, in line with it (RNNoise's own 20 ms lag taken out).
+    restored = np.frombuffer(cleaned, dtype="<i2").astype(np.float64)
+    assert np.corrcoef(restored, clean.astype(np.float64))[0, 1] > 0.9
+
+
+def test_empty_audio_stays_empty(denoiser):
+    assert denoiser.process(b"") == b""
+
+
+def test_without_the_library_the_assistant_warns_once_and_goes_on(monkeypatch, caplog):
+    # Imports fail as on a platform with no wheel.
+    monkeypatch.setitem(sys.modules, "pyrnnoise", None)
+    monkeypatch.setitem(sys.modules, "pyrnnoise.pyrnnoise", None)
+    load_denoiser.cache_clear()
+    try:
+        with caplog.at_level(logging.WARNING, logger="voice_assistant.audio.denoise"):
+            assert load_denoiser() is None and load_denoiser() is None
+        assert [r.getMessage().startswith("noise suppression is unavailable") for r in caplog.records] == [True]
+    finally:
+        load_denoiser.cache_clear()

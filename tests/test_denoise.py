@@ -71,3 +71,15 @@ def test_without_the_library_the_assistant_warns_once_and_goes_on(monkeypatch, c
         assert [r.getMessage().startswith("noise suppression is unavailable") for r in caplog.records] == [True]
     finally:
         load_denoiser.cache_clear()
+
+
+@pytest.mark.parametrize("chunk_bytes", [2, 1234, 3200])
+def test_streamed_in_chunks_it_gives_what_the_whole_utterance_gives(denoiser, voices, chunk_bytes):
+    require("espeak-us-175")
+    noisy = with_white_noise(pcm_of(synthesize("next", "espeak-us-175", voices)), snr_db=10).tobytes()
+    stream = denoiser.stream()
+    pieces = [stream.process(noisy[i:i + chunk_bytes]) for i in range(0, len(noisy), chunk_bytes)]
+    streamed = b"".join(pieces) + stream.flush()
+    assert streamed == denoiser.process(noisy)
+    with pytest.raises(RuntimeError, match="already flushed"):
+        stream.process(noisy)

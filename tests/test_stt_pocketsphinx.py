@@ -143,7 +143,8 @@ def _passes(steps, seconds=SETTLED_MEAN_SECONDS, since_reset=0, **session_option
     """How many times a session decodes an utterance of ``seconds`` whose mean moves by ``steps``."""
     decoder = _SettlingDecoder(steps)
     recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=since_reset, sample_rate=16000,
-                                 noise_floor=lambda: None, settings=SimpleNamespace(denoise_below_snr_db=None))
+                                 noise_floor=lambda: None, settings=SimpleNamespace(denoise_below_snr_db=None),
+                                 noisy_room=False)
     session = PocketSphinxSession(recognizer, alternatives=0, **session_options)
     session.accept(b"\0\0" * int(16000 * seconds))
     assert session.finish().text == ""

@@ -49,37 +49,85 @@ def estimate_snr_db(pcm: bytes) -> float | None:
 
 
 class Denoiser:
-    """RNNoise over a whole utterance of 16 kHz 16-bit mono PCM (resampled to 48 kHz and back)."""
+    """RNNoise for 16 kHz 16-bit mono PCM: a whole utterance, or a stream of chunks."""
 
     def __init__(self, library) -> None:
         self._lib = library
 
+    def stream(self) -> "DenoiserStream":
+        return DenoiserStream(self._lib)
+
     def process(self, pcm: bytes) -> bytes:
+        """A whole utterance, as one stream."""
+        stream = self.stream()
+        return stream.process(pcm) + stream.flush()
+
+
+class DenoiserStream:
+    """One utterance through RNNoise, chunk by chunk: resampled to 48 kHz and back, with RNNoise's own
+    lag taken out, so what comes out lines up with what went in and has, in the end, the same length.
+
+    A fresh state per utterance: what it learnt of one room's noise must not colour the next.
+    """
+
+    def __init__(self, library) -> None:
+        self._lib = library
+        self._state = library.rnnoise_create(None)
+        self._up = soxr.ResampleStream(SAMPLE_RATE, RNNOISE_RATE, 1)
+        self._down = soxr.ResampleStream(RNNOISE_RATE, SAMPLE_RATE, 1)
+        self._pending = np.empty(0, dtype=np.float32)  # 48 kHz samples short of a whole frame
+        self._lag_left = RNNOISE_DELAY
+        self._samples_in = self._samples_out = 0
+        self._frame_in = np.empty(RNNOISE_FRAME, dtype=np.float32)
+        self._frame_out = np.empty(RNNOISE_FRAME, dtype=np.float32)
+
+    def process(self, pcm: bytes, last: bool = False) -> bytes:
+        """The cleaned audio that ``pcm`` completes (a little less than went in, until :meth:`flush`)."""
+        if self._state is None:
+            raise RuntimeError("this denoiser stream is already flushed")
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
-        if not len(samples):
-            return b""
-        upsampled = soxr.resample(samples, SAMPLE_RATE, RNNOISE_RATE)
-        # Room at the end for the delay, so the output can be shifted back into line with the input.
-        padded = np.zeros(-(-(len(upsampled) + RNNOISE_DELAY) // RNNOISE_FRAME) * RNNOISE_FRAME, dtype=np.float32)
-        padded[: len(upsampled)] = upsampled
-        cleaned = np.empty_like(padded)
-        frame_in = np.empty(RNNOISE_FRAME, dtype=np.float32)
-        frame_out = np.empty(RNNOISE_FRAME, dtype=np.float32)
-        pointer = ctypes.POINTER(ctypes.c_float)
-        # A fresh state per utterance: what it learnt of one room's noise must not colour the next.
-        state = self._lib.rnnoise_create(None)
-        try:
-            for start in range(0, len(padded), RNNOISE_FRAME):
-                frame_in[:] = padded[start:start + RNNOISE_FRAME]
-                self._lib.rnnoise_process_frame(state, frame_out.ctypes.data_as(pointer),
-                                                frame_in.ctypes.data_as(pointer))
-                cleaned[start:start + RNNOISE_FRAME] = frame_out
-        finally:
-            self._lib.rnnoise_destroy(state)
-        aligned = cleaned[RNNOISE_DELAY:RNNOISE_DELAY + len(upsampled)]
-        restored = soxr.resample(aligned, RNNOISE_RATE, SAMPLE_RATE)[: len(samples)]
+        self._samples_in += len(samples)
+        data = np.concatenate([self._pending, self._up.resample_chunk(samples, last=last)])
+        if last:  # push the lagging last frames out with silence
+            data = np.concatenate([data, np.zeros(RNNOISE_DELAY + RNNOISE_FRAME, dtype=np.float32)])
+        whole = len(data) // RNNOISE_FRAME * RNNOISE_FRAME
+        self._pending = data[whole:]
+        cleaned = self._frames(data[:whole])
+        skipped = min(self._lag_left, len(cleaned))
+        self._lag_left -= skipped
+        restored = self._down.resample_chunk(cleaned[skipped:], last=last)
+        if last:  # exactly as long as the input, neither the padding nor a resampler's rounding
+            restored = np.concatenate([restored, np.zeros(max(0, self._samples_in - self._samples_out
+                                                                 - len(restored)), dtype=np.float32)])
+            restored = restored[: self._samples_in - self._samples_out]
+        self._samples_out += len(restored)
         # Clip, not wrap: RNNoise may overshoot full scale on loud speech.
         return np.clip(np.round(restored), -32768, 32767).astype("<i2").tobytes()
+
+    def flush(self) -> bytes:
+        """The rest of the utterance; the stream is finished after this."""
+        try:
+            return self.process(b"", last=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._state is not None:
+            self._lib.rnnoise_destroy(self._state)
+            self._state = None
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _frames(self, data: np.ndarray) -> np.ndarray:
+        cleaned = np.empty_like(data)
+        pointer = ctypes.POINTER(ctypes.c_float)
+        for start in range(0, len(data), RNNOISE_FRAME):
+            self._frame_in[:] = data[start:start + RNNOISE_FRAME]
+            self._lib.rnnoise_process_frame(self._state, self._frame_out.ctypes.data_as(pointer),
+                                            self._frame_in.ctypes.data_as(pointer))
+            cleaned[start:start + RNNOISE_FRAME] = self._frame_out
+        return cleaned
 
 
 @functools.cache

@@ -140,6 +140,8 @@ class PocketSphinxRecognizer(Recognizer):
             raise ModelError(f"PocketSphinx could not load its model: {exc}",
                              f"delete the cache folder {arpa.parent} and try again") from None
         self.utterances_since_reset = 0
+        #: The last utterance was noisy, so the next one is cleaned as it streams in.
+        self.noisy_room = False
 
     def session(self, redecodes: int = LIVE_REDECODES) -> RecognizerSession:
         return PocketSphinxSession(self, self.settings.alternatives, redecodes)
@@ -151,6 +153,7 @@ class PocketSphinxRecognizer(Recognizer):
     def reset(self) -> None:
         self.decoder.reinit_feat()
         self.utterances_since_reset = 0
+        self.noisy_room = False
 
     def recording_session(self) -> RecognizerSession:
         """No listener waits, so the recording may be decoded again until the cepstral mean settles."""
@@ -172,6 +175,10 @@ class PocketSphinxSession(RecognizerSession):
         decoder = self.decoder = recognizer.decoder
         self.alternatives = alternatives
         self._floor = recognizer.noise_floor()
+        denoiser = load_denoiser() if recognizer.noisy_room else None
+        self._denoising = denoiser.stream() if denoiser is not None else None
+        if self._denoising is not None:
+            log.debug("the room was noisy: suppressing noise as the utterance streams in")
         self._cmn_text_before = decoder.get_cmn()
         self._cmn_before = _cmn(decoder)
         self._heard: list[bytes] = []  # as it came in, for the noise estimate and suppression
@@ -181,6 +188,8 @@ class PocketSphinxSession(RecognizerSession):
 
     def accept(self, pcm: bytes) -> str:
         self._heard.append(pcm)
+        if self._denoising is not None:
+            pcm = self._denoising.process(pcm)
         self._decode(self._floor.process(pcm) if self._floor is not None else pcm)
         hypothesis = self.decoder.hyp()
         return hypothesis.hypstr if hypothesis is not None else ""
@@ -192,6 +201,9 @@ class PocketSphinxSession(RecognizerSession):
 
     def finish(self) -> Transcript:
         if self._open:
+            if self._denoising is not None:
+                rest = self._denoising.flush()
+                self._decode(self._floor.process(rest) if self._floor is not None else rest)
             if self._floor is not None:
                 self._decode(self._floor.flush())
             self.decoder.end_utt()
@@ -217,13 +229,18 @@ class PocketSphinxSession(RecognizerSession):
 
     def _decode_again_without_the_noise(self) -> None:
         """A noisy utterance is decoded again after noise suppression, from the cepstral mean it
-        started with (the noisy pass pulled the mean towards the noise)."""
+        started with (the noisy pass pulled the mean towards the noise), unless it was cleaned as it
+        came in. Either way the recognizer remembers whether the room is noisy, so that listening
+        live, the next utterance is cleaned as it streams and needs no second pass."""
         threshold = self.recognizer.settings.denoise_below_snr_db
         if threshold is None:
             return
         heard = b"".join(self._heard)
         snr = estimate_snr_db(heard)
-        if snr is None or snr >= threshold:
+        if snr is None:
+            return
+        self.recognizer.noisy_room = snr < threshold
+        if snr >= threshold or self._denoising is not None:
             return
         denoiser = load_denoiser()
         if denoiser is None:

@@ -1,7 +1,7 @@
 """Latency, start-up and memory of the hands-free loop, on virtual devices.
 
 Usage: python bench/bench_loop.py [--limit 40] [--speed 1.0] [--gap-speed 5] [--startup-runs 5]
-                                  [--no-cold] [--json PATH]
+                                  [--no-cold] [--noise-snr DB] [--json PATH]
 
 1. A recorded session: ``--limit`` utterances from tests/data/dev_set.yaml
    (the same deterministic, stratified pick as bench_speech.py; empty texts
@@ -15,6 +15,10 @@ Usage: python bench/bench_loop.py [--limit 40] [--speed 1.0] [--gap-speed 5] [--
    question becomes a 12 s answer), and the next utterance must not land
    while the assistant is still talking (the loop would drop it). Utterances
    that did are counted.
+
+   With ``--noise-snr DB``, a noisy room: seeded white noise runs under the
+   whole session, DB under the utterances' mean active-speech power (frames
+   within 30 dB of each utterance's loudest, as bench_speech.py measures SNR).
 
 2. The real ConversationLoop (PocketSphinx recognizer from
    build_recognizer('pocketsphinx', ...), EspeakSynthesizer, Speaker,
@@ -219,7 +223,14 @@ def expected_replies(cases: list[dict]) -> list[dict]:
     return out
 
 
-def build_session(limit: int) -> tuple[Path, Path, dict]:
+def active_power(pcm: np.ndarray, frame: int = SAMPLE_RATE // 50) -> float:
+    """Mean power of the frames within 30 dB of the loudest (the speech, not the pauses)."""
+    samples = pcm.astype(np.float64)
+    power = (samples[: len(samples) // frame * frame].reshape(-1, frame) ** 2).mean(axis=1)
+    return float(power[power >= power.max() / 1000].mean())
+
+
+def build_session(limit: int, noise_snr: float | None = None) -> tuple[Path, Path, dict]:
     """Write the session WAV (16 kHz int16) and its plan; return their paths and the plan."""
     from voice_assistant.audio.wav import write_wav
 
@@ -227,10 +238,11 @@ def build_session(limit: int) -> tuple[Path, Path, dict]:
     replies = expected_replies(cases)
     pieces = [np.zeros(int(LEAD_IN_S * SAMPLE_RATE), dtype="<i2")]
     position = len(pieces[0])
-    utterances = []
+    utterances, powers = [], []
     for case, reply in zip(cases, replies):
         pcm = utterance_pcm(case["text"])
         first, last = speech_extent(pcm)
+        powers.append(active_power(pcm))
         gap = ENDPOINT_S + 1.0 + GAP_FACTOR * max(reply["seconds"], GAP_FLOOR_S) + GAP_EXTRA_S
         silence = np.zeros(int(gap * SAMPLE_RATE), dtype="<i2")
         utterances.append({"text": case["text"], "category": case["category"], "kind": case["kind"],
@@ -246,7 +258,9 @@ def build_session(limit: int) -> tuple[Path, Path, dict]:
     OUT.mkdir(parents=True, exist_ok=True)
     if not wav.is_file():
         write_wav(wav, audio.tobytes(), SAMPLE_RATE)
+    noise_rms = None if noise_snr is None else float(np.sqrt(np.mean(powers) / 10 ** (noise_snr / 10)))
     plan = {"wav": str(wav), "samples": len(audio), "utterances": utterances,
+            "noise_snr_db": noise_snr, "noise_rms": noise_rms,
             "gap": {"endpoint_s": ENDPOINT_S, "factor": GAP_FACTOR, "floor_s": GAP_FLOOR_S,
                     "extra_s": GAP_EXTRA_S}}
     plan_path.write_text(json.dumps(plan, indent=1), encoding="utf-8")
@@ -283,6 +297,7 @@ class PacedMicrophone(VirtualMicrophone):
         self.timeline = timeline
         self.speed = speed
         self.echo_gain = 0.0
+        self.noise_rms = plan.get("noise_rms")
         self._closed = threading.Event()
         self.length = plan["samples"] + SAMPLE_RATE // 2
         step = self.step = int(SAMPLE_RATE * CHUNK_SECONDS)
@@ -300,12 +315,14 @@ class PacedMicrophone(VirtualMicrophone):
         return self.started + float(self.offsets[min(len(self.offsets) - 1, max(0, position) // self.step)])
 
     def _frame(self, start: int) -> np.ndarray:
-        frame = np.zeros(min(self.step, self.length - start), dtype="<i2")
+        frame = np.zeros(min(self.step, self.length - start), dtype=np.float64)
         for begin, pcm in self.parts:
             lo, hi = max(start, begin), min(start + len(frame), begin + len(pcm))
             if lo < hi:
                 frame[lo - start:hi - start] = pcm[lo - begin:hi - begin]
-        return frame
+        if self.noise_rms:
+            frame += np.random.default_rng(start).normal(0.0, self.noise_rms, len(frame))
+        return np.clip(np.round(frame), -32768, 32767).astype("<i2")
 
     def chunks(self):
         self.started = time.monotonic()
@@ -583,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--startup-runs", type=int, default=5, help="warm start-up runs (median reported)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache start-up run")
     parser.add_argument("--skip-startup", action="store_true", help="only the loop session")
+    parser.add_argument("--noise-snr", type=float, metavar="DB",
+                        help="a noisy room: white noise this many dB under the speech, all session long")
     parser.add_argument("--json", metavar="PATH", help="write the figures (and per-utterance records) here")
     parser.add_argument("--child-session", nargs=2, metavar=("PLAN", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -598,10 +617,11 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
 
     t = time.monotonic()
-    wav, plan_path, plan = build_session(args.limit)
+    wav, plan_path, plan = build_session(args.limit, args.noise_snr)
     session_prep_s = time.monotonic() - t
     audio_s = plan["samples"] / SAMPLE_RATE
-    print(f"session: {len(plan['utterances'])} utterances, {audio_s:.0f} s of audio ({wav.name}); "
+    print(f"session: {len(plan['utterances'])} utterances, {audio_s:.0f} s of audio ({wav.name}"
+          f"{'' if args.noise_snr is None else f', white noise {args.noise_snr:g} dB under the speech'}); "
           f"prepared in {session_prep_s:.1f} s", flush=True)
 
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as temp:
@@ -615,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     answered = [r for r in records if r.get("answered")]
 
     figures: dict = {
-        "utterances": len(records), "answered": len(answered),
+        "noise_snr_db": args.noise_snr, "utterances": len(records), "answered": len(answered),
         "heard_not_answered": sum(1 for r in records if r["endpoints"] and not r.get("answered")),
         "missed": sum(1 for r in records if not r["endpoints"]),
         "missed_while_assistant_spoke": sum(1 for r in records if not r["endpoints"]

@@ -30,8 +30,9 @@ def _load(path: Path) -> dict | None:
 
 
 def load_figures(out_dir: Path) -> tuple[dict | None, ...]:
-    """The benchmarks' JSON (typed dev, typed holdout, speech, loop, barge-in); None for one not run."""
-    names = ("matcher_dev", "matcher_holdout", "speech", "loop", "barge_in")
+    """The benchmarks' JSON (typed dev, typed holdout, speech, loop, loop in a noisy room, barge-in);
+    None for one not run."""
+    names = ("matcher_dev", "matcher_holdout", "speech", "loop", "loop_noisy", "barge_in")
     return tuple(_load(out_dir / f"{name}.json") for name in names)
 
 
@@ -108,7 +109,7 @@ def speech_section(speech: dict | None) -> list[str]:
     return lines + [""]
 
 
-def loop_section(loop: dict | None) -> list[str]:
+def loop_section(loop: dict | None, noisy: dict | None = None) -> list[str]:
     if loop is None:
         return ["_Loop benchmark not run._", ""]
     f = loop["figures"]
@@ -127,6 +128,16 @@ def loop_section(loop: dict | None) -> list[str]:
     if memory is not None:
         extra.append(f"peak memory of the running loop {memory:.0f} MB")
     lines += ["", "; ".join(extra) + "." if extra else "", f"Command: `{loop.get('command', 'bench/bench_loop.py')}`"]
+    if noisy is not None:
+        n, quiet = noisy["figures"], f
+        lines += ["", f"In a noisy room (white noise {n['noise_snr_db']:g} dB under the speech, the whole session): "
+                      f"endpoint -> first audio p50 {_ms(n['endpoint_to_audio_s']['p50'])}, "
+                      f"p95 {_ms(n['endpoint_to_audio_s']['p95'])}; early finalize p95 "
+                      f"{_ms(n['early_finalize_s']['p95'])} (quiet: {_ms(quiet['early_finalize_s']['p95'])}); "
+                      f"{n['answered']} of {n['utterances']} answered, {n['reply_kind_as_expected']} of the kind "
+                      f"expected (quiet: {quiet['reply_kind_as_expected']} of {quiet['utterances']}); "
+                      f"{n['barge_ins']} barge-ins taken from the noise (quiet: {quiet['barge_ins']}).",
+                  f"Command: `{noisy.get('command', 'bench/bench_loop.py --noise-snr')}`"]
     return lines + [""]
 
 
@@ -218,7 +229,7 @@ def plots(speech: dict | None, loop: dict | None, folder: Path) -> list[str]:
 
 
 def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None = None) -> str:
-    dev, holdout, speech, loop, barge = load_figures(out_dir)
+    dev, holdout, speech, loop, loop_noisy, barge = load_figures(out_dir)
     info = info or machine()
     plot_dir.mkdir(parents=True, exist_ok=True)
     lines = ["# Benchmark report", "",
@@ -227,7 +238,7 @@ def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None 
              f"(`{out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}`).", "",
              "## Typed questions (dev set)", "", *typed_section(dev, holdout),
              "## Spoken questions (PocketSphinx, synthetic voices)", "", *speech_section(speech),
-             "## Hands-free loop: latency, start-up, memory", "", *loop_section(loop),
+             "## Hands-free loop: latency, start-up, memory", "", *loop_section(loop, loop_noisy),
              "## Barge-in while the assistant speaks", "", *barge_in_section(barge),
              "## Plots", "", *plots(speech, loop, plot_dir), ""]
     text = "\n".join(lines)
@@ -240,7 +251,7 @@ README_START, README_END = "<!-- figures:start -->", "<!-- figures:end -->"
 
 def readme_block(out_dir: Path, info: dict) -> str:
     """README's headline figures: the report's tables, without its plots section."""
-    dev, holdout, speech, loop, barge = load_figures(out_dir)
+    dev, holdout, speech, loop, loop_noisy, barge = load_figures(out_dir)
     lines = [f"Written {info['date']} at revision `{info['revision']}` on {info['machine']} by "
              "`bench/run_all`, which writes these tables here and in "
              "[bench/REPORT.md](bench/REPORT.md) from the same JSON.", "",
@@ -248,7 +259,8 @@ def readme_block(out_dir: Path, info: dict) -> str:
              "**Spoken questions** through PocketSphinx (`python bench/bench_speech.py`):", "",
              *speech_section(speech),
              "![answer accuracy against SNR](bench/accuracy_vs_snr.png)", "",
-             "**Hands-free loop** on virtual devices (`python bench/bench_loop.py`):", "", *loop_section(loop),
+             "**Hands-free loop** on virtual devices (`python bench/bench_loop.py`):", "",
+             *loop_section(loop, loop_noisy),
              "![latency split](bench/latency_split.png)", "",
              "**Barge-in** (`python bench/bench_barge_in.py`):", "", *barge_in_section(barge)]
     return "\n".join(lines).rstrip() + "\n"

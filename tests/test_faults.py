@@ -455,15 +455,29 @@ class _SaysSlowerOnce:
 
     def __init__(self) -> None:
         self.fired = False
+        self.suppress_noise = False
+        self.noise_suppressed_when_fired: bool | None = None
 
     def feed(self, frame: bytes) -> str | None:
         if self.fired:
             return None
         self.fired = True
+        self.noise_suppressed_when_fired = self.suppress_noise
         return "slower"
 
     def reset(self) -> None:
         pass
+
+
+@pytest.mark.parametrize("noisy_room", [False, True])
+def test_the_spotter_cleans_its_audio_when_the_recognizer_heard_a_noisy_room(core, noisy_room):
+    recognizer = ScriptedRecognizer()
+    recognizer.noisy_room = noisy_room
+    spotter = _SaysSlowerOnce()
+    events, _, _, _ = _run(core, recognizer, silence(3.0).tobytes(), EspeakSynthesizer(), greet=True,
+                           spotter=spotter)
+    assert [e.text for e in events.of("barge_in")] == ["slower"]
+    assert spotter.noise_suppressed_when_fired is noisy_room
 
 
 def test_settings_save_failure_during_barge_in_is_an_error_event(core):

@@ -351,6 +351,9 @@ class ConversationLoop:
     def _say(self, reply: Reply) -> None:
         self._wait_for_speech()
         self._last_activity = self._frames
+        if self.spotter is not None and self.spotter.suppress_noise != self.recognizer.noisy_room:
+            self.spotter.reset()
+            self.spotter.suppress_noise = self.recognizer.noisy_room
         self.events.emit("state", "speaking")
         self._speech_thread = threading.Thread(target=self._speak, args=(reply.chunks,), name="speaker",
                                                daemon=True)

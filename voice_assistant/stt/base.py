@@ -40,6 +40,9 @@ class Recognizer(abc.ABC):
 
     name: str = "recognizer"
     sample_rate: int = SAMPLE_RATE
+    #: The last utterance was heard in noise (engines that measure it set it; the loop tells the
+    #: command spotter, which then cleans its audio too).
+    noisy_room: bool = False
 
     @abc.abstractmethod
     def session(self) -> RecognizerSession:

@@ -105,3 +105,11 @@ def test_a_spotter_that_cleans_its_audio_takes_no_steady_noise_for_a_command(den
     said = np.concatenate([np.zeros(8000, "<i2"), pcm_of(synthesize("stop", "festival-kal", voices)),
                            np.zeros(8000, "<i2")]).tobytes()
     assert "stop" in [spotter.feed(said[i:i + 960]) for i in range(0, len(said), 960)]
+
+
+def test_a_stricter_keyphrase_table_changes_only_the_intents_it_names():
+    from voice_assistant.stt.spotter import _kws
+
+    keyphrases = {"faster": ("faster", 1e-25), "speed up": ("faster", 1e-13), "stop": ("stop", 1e0)}
+    assert _kws(keyphrases) == "faster /1e-25/\nspeed up /1e-13/\nstop /1e+00/\n"
+    assert _kws(keyphrases, {"faster": 1e10}) == "faster /1e-15/\nspeed up /1e-03/\nstop /1e+00/\n"

@@ -53,6 +53,13 @@ KEYPHRASES: dict[str, tuple[str, float]] = {
     "speed up": ("faster", 1e-13),
 }
 
+#: In a noisy room (audio cleaned by RNNoise), thresholds for these intents are multiplied by this: the
+#: permissive 'faster' table above still took cleaned steady noise for 'faster' 3 times in 3 minutes at
+#: 10 dB (1 at 20 dB), and none with this; of 'faster' and 'speed up' said in that noise by four voices,
+#: 3 of 8 were caught either way at 10 dB, 7 -> 6 of 8 at 20 dB. Measured by an exploratory script
+#: (not kept); bench/bench_loop.py --noise-snr 10 shows the effect on a whole session.
+NOISY_ROOM_STRICTER = {"faster": 1e10}
+
 
 class CommandSpotter:
     """Feed 16 kHz PCM frames; :meth:`feed` returns a command intent when a keyphrase is heard."""
@@ -70,11 +77,14 @@ class CommandSpotter:
                    if line.split(" ", 1)[0].split("(", 1)[0] in words]
         with tempfile.TemporaryDirectory(prefix="voice-assistant-kws-") as folder:
             kws_file, dict_file = Path(folder) / "commands.kws", Path(folder) / "commands.dict"
-            kws_file.write_text("".join(f"{phrase} /{threshold:.0e}/\n"
-                                        for phrase, (_, threshold) in self.keyphrases.items()))
+            noisy_kws_file = Path(folder) / "noisy-room.kws"
+            kws_file.write_text(_kws(self.keyphrases))
+            noisy_kws_file.write_text(_kws(self.keyphrases, NOISY_ROOM_STRICTER))
             dict_file.write_text("\n".join(entries) + "\n")
             self.decoder = pocketsphinx.Decoder(hmm=str(model / "en-us"), dict=str(dict_file), kws=str(kws_file),
                                                 loglevel="FATAL")
+            self._searches = {False: self.decoder.current_search(), True: "noisy_room"}
+            self.decoder.add_kws(self._searches[True], str(noisy_kws_file))
         self._started = False
         #: Clean the audio with RNNoise first: in a noisy room, steady noise alone is spotted as
         #: 'faster' or 'stop' several times a minute (bench/bench_loop.py --noise-snr).
@@ -83,6 +93,7 @@ class CommandSpotter:
 
     def feed(self, frame: bytes) -> str | None:
         if not self._started:
+            self.decoder.activate_search(self._searches[self.suppress_noise])
             self.decoder.start_utt()
             self._started = True
             denoiser = load_denoiser() if self.suppress_noise else None
@@ -108,3 +119,10 @@ class CommandSpotter:
         if self._denoising is not None:
             self._denoising.close()
             self._denoising = None
+
+
+def _kws(keyphrases: dict[str, tuple[str, float]], stricter: dict[str, float] | None = None) -> str:
+    """A PocketSphinx keyphrase file: one 'phrase /threshold/' a line."""
+    stricter = stricter or {}
+    return "".join(f"{phrase} /{threshold * stricter.get(intent, 1.0):.0e}/\n"
+                   for phrase, (intent, threshold) in keyphrases.items())

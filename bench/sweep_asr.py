@@ -1,6 +1,7 @@
 """Try PocketSphinx language-model and decoder settings on the spoken dev set.
 
 Usage: python bench/sweep_asr.py [--voices espeak175,kal] [--limit 120] [--cases YAML]
+                                 [--condition clean|white10|babble20|...]
                                  [--noise-floor RMS [--only-quiet-frames]]
                                  [--doubtful-word POSTERIOR] [--show-misses] [SETTINGS_JSON ...]
 
@@ -14,7 +15,10 @@ correct answers, red flags caught, false alarms (a red flag raised on a
 question that has none), CPU seconds. The models are built into
 bench/out/lm/ so the user's cache is left alone. --noise-floor adds seeded
 Gaussian noise of that RMS (16-bit units) to each recording before decoding
-(with --only-quiet-frames, only to 10 ms frames quieter than that). Not a test.
+(with --only-quiet-frames, only to 10 ms frames quieter than that).
+--condition white10 (white or babble, at 20, 10 or 5 dB) decodes bench_speech's
+noisy recordings of the same utterances instead (with --limit 40 they are the
+40 that bench_speech.py hears in noise). Not a test.
 
 Figures below were measured at the commits named; later changes to the
 interpretation move them by a few utterances. Those marked (*) came from
@@ -109,6 +113,22 @@ espeak175 18/20 -> 18/20 | 19/15, kal 18/17 -> 22/18 | 25/18; PocketSphinx's
 own remove_noise (already on in the model's feat.params) and cmn batch: no
 change.
 
+Session 5: noise suppression (voice_assistant/audio/denoise.py; RNNoise from
+pyrnnoise 0.2.7) for utterances whose estimated SNR is under
+denoise_below_snr_db (shipped: 20 dB). Correct of 40 (--limit 40):
+  --condition white10, kal: '{}' 32, '{"denoise_below_snr_db": null}' 17
+  --condition babble20, kal | espeak175: threshold 20 (shipped) 33 | 34,
+      26 30 | 30 (the estimate of 20 dB babble runs 22-29 dB, and RNNoise
+      hurts babble at that level)
+  clean, forced on for every utterance ('{"denoise_below_snr_db": 1000}'),
+      kal | espeak175 of 120: 114 | 100 (115 | 102 off; red flags 18 | 17
+      of 18, was 18 | 18).
+First measured with an exploratory script (*) on bench_speech's noisy
+recordings, RNNoise before the decoder for every utterance (pyrnnoise 0.4.5's
+library, 40 utterances): white10 kal 17 -> 31, espeak175 18 -> 23; babble10
+kal 19 -> 21, espeak175 22 -> 19. With 0.2.7's library espeak175 white10 went
+to 28 and babble10 to 23, and 0.2.7 needs no PyAV or matplotlib, so it shipped.
+
 Also not shipped: a keyword spotter for red-flag phrases ('giving way',
 "can't feel", 'wet myself') over the same audio, measured with an exploratory
 script that was not kept (so these figures cannot be rerun from this
@@ -165,11 +185,14 @@ def with_noise_floor(pcm: bytes, rms: float, only_quiet_frames: bool, seed: int 
 
 
 def score(core, recognizer, cases: list[dict], voice: str, noise_floor: float = 0.0,
-          only_quiet_frames: bool = False, doubtful_word: float = DOUBTFUL_WORD, show_misses: bool = False) -> dict:
+          only_quiet_frames: bool = False, doubtful_word: float = DOUBTFUL_WORD, show_misses: bool = False,
+          paths: dict | None = None) -> dict:
+    """``paths``: (voice, text) -> recording, where not the clean one."""
     correct = red_flags = caught = false_alarms = 0
     started = time.process_time()
     for case in cases:
-        pcm = WavFileSource(bench_speech.clean_path(voice, case["text"])).read_all()
+        path = (paths or {}).get((voice, case["text"])) or bench_speech.clean_path(voice, case["text"])
+        pcm = WavFileSource(path).read_all()
         if noise_floor:
             pcm = with_noise_floor(pcm, noise_floor, only_quiet_frames)
         transcript = recognizer.transcribe([pcm])
@@ -202,16 +225,33 @@ def main() -> int:
     parser.add_argument("--doubtful-word", type=float, default=DOUBTFUL_WORD, metavar="POSTERIOR",
                         help="nlu.spoken's doubtful-word posterior (0: off)")
     parser.add_argument("--show-misses", action="store_true", help="print each wrong answer as it happens")
+    parser.add_argument("--condition", default="clean",
+                        help="clean, or bench_speech's noisy recordings: white|babble + 20|10|5 (dB)")
     args = parser.parse_args()
     voices = args.voices.split(",")
-    cases = bench_speech.stratified_subset(bench_speech.load_cases(Path(args.cases)), args.limit)
+    everything = bench_speech.load_cases(Path(args.cases))
+    paths = None
+    if args.condition == "clean":
+        cases = bench_speech.stratified_subset(everything, args.limit)
+    else:
+        kind, snr = args.condition.rstrip("0123456789"), args.condition[len(args.condition.rstrip("0123456789")):]
+        if kind not in bench_speech.NOISES or not snr or int(snr) not in bench_speech.SNRS:
+            parser.error(f"--condition: clean, or one of {bench_speech.NOISES} followed by one of {bench_speech.SNRS}")
+        # As bench_speech picks them: the noisy subset is taken from its clean subset, whose texts
+        # also seed the babble.
+        clean = bench_speech.stratified_subset(everything, bench_speech.DEFAULT_LIMIT)
+        cases = bench_speech.stratified_subset(clean, args.limit)
+        bench_speech.synthesize_all([(voice, case["text"]) for voice in voices for case in clean])
+        noisy = bench_speech.make_noisy_all([(v, args.condition, case["text"]) for v in voices for case in cases],
+                                            [case["text"] for case in clean], list(bench_speech.VOICES))
+        paths = {(v, text): path for (v, _, text), path in noisy.items()}
     bench_speech.synthesize_all([(voice, case["text"]) for voice in voices for case in cases])
     core = build_core(None)
     for text in args.settings:
         recognizer = PocketSphinxRecognizer(core.pack, settings_from(json.loads(text)),
                                             directory=ROOT / "bench" / "out" / "lm")
         rows = [score(core, recognizer, cases, voice, args.noise_floor, args.only_quiet_frames, args.doubtful_word,
-                      args.show_misses)
+                      args.show_misses, paths)
                 for voice in voices]
         print(text, " | ".join(f"{r['voice']} {r['correct']}/{r['utterances']} red flags "
                                f"{r['red_flags_caught']}/{r['red_flags']} false alarms {r['false_alarms']} cpu {r['cpu_s']:.0f}s" for r in rows),

@@ -123,6 +123,16 @@ denoise_below_snr_db (shipped: 20 dB). Correct of 40 (--limit 40):
   clean, forced on for every utterance ('{"denoise_below_snr_db": 1000}'),
       kal | espeak175 of 120: 114 | 100 (115 | 102 off; red flags 18 | 17
       of 18, was 18 | 18).
+  keeping a share of the noisy input in the cleaned audio
+  (denoise_keep_original, measured with an environment-variable patch (*)
+  before it became a setting; rerun with '{"denoise_keep_original": 0.3}'),
+  kal | espeak175, white10 / babble10:
+      0 (none)        32 | 28  /  22 | 22     total 104
+      0.15 (shipped)  35 | 28  /  27 | 20     total 110 (red flags white10 espeak175 4 -> 6 of 6);
+                      as the shipped setting (python bench/sweep_asr.py --condition ...): 35 | 28  /  26 | 21
+      0.3             30 | 24  /  26 | 21     total 101
+      at 5 dB, 0.15 against 0: white5 kal 24 | 27, espeak175 21 | 20; babble5
+      kal 10 | 10, espeak175 18 | 17 (0 from bench_speech): no loss overall.
 First measured with an exploratory script (*) on bench_speech's noisy
 recordings, RNNoise before the decoder for every utterance (pyrnnoise 0.4.5's
 library, 40 utterances): white10 kal 17 -> 31, espeak175 18 -> 23; babble10

@@ -113,3 +113,17 @@ def test_a_stricter_keyphrase_table_changes_only_the_intents_it_names():
     keyphrases = {"faster": ("faster", 1e-25), "speed up": ("faster", 1e-13), "stop": ("stop", 1e0)}
     assert _kws(keyphrases) == "faster /1e-25/\nspeed up /1e-13/\nstop /1e+00/\n"
     assert _kws(keyphrases, {"faster": 1e10}) == "faster /1e-15/\nspeed up /1e-03/\nstop /1e+00/\n"
+
+
+def test_keeping_some_of_the_original_mixes_it_back_sample_for_sample(denoiser, voices):
+    require("espeak-us-175")
+    noisy = with_white_noise(pcm_of(synthesize("next", "espeak-us-175", voices)), snr_db=10)
+    as_heard = noisy.astype(np.float64)
+    cleaned = np.frombuffer(denoiser.process(noisy.tobytes()), dtype="<i2").astype(np.float64)
+    assert np.array_equal(np.frombuffer(denoiser.process(noisy.tobytes(), keep_original=1.0), dtype="<i2"), noisy)
+    stream = denoiser.stream(keep_original=0.25)
+    mixed = b"".join(stream.process(noisy.tobytes()[i:i + 960]) for i in range(0, noisy.nbytes, 960)) + stream.flush()
+    expected = 0.75 * cleaned + 0.25 * as_heard
+    assert np.abs(np.frombuffer(mixed, dtype="<i2") - expected).max() <= 1.0  # rounding only
+    with pytest.raises(ValueError, match="within 0..1"):
+        denoiser.stream(keep_original=1.5)

@@ -54,12 +54,12 @@ class Denoiser:
     def __init__(self, library) -> None:
         self._lib = library
 
-    def stream(self) -> "DenoiserStream":
-        return DenoiserStream(self._lib)
+    def stream(self, keep_original: float = 0.0) -> "DenoiserStream":
+        return DenoiserStream(self._lib, keep_original)
 
-    def process(self, pcm: bytes) -> bytes:
+    def process(self, pcm: bytes, keep_original: float = 0.0) -> bytes:
         """A whole utterance, as one stream."""
-        stream = self.stream()
+        stream = self.stream(keep_original)
         return stream.process(pcm) + stream.flush()
 
 
@@ -68,10 +68,17 @@ class DenoiserStream:
     lag taken out, so what comes out lines up with what went in and has, in the end, the same length.
 
     A fresh state per utterance: what it learnt of one room's noise must not colour the next.
+    ``keep_original`` (0-1) mixes that share of the input back in, which softens the suppressor's
+    artefacts for the recognizer.
     """
 
-    def __init__(self, library) -> None:
+    def __init__(self, library, keep_original: float = 0.0) -> None:
+        self._state = None  # until created, so close() is safe whatever happens here
+        if not 0.0 <= keep_original <= 1.0:
+            raise ValueError(f"keep_original must be within 0..1, not {keep_original}")
         self._lib = library
+        self._keep = keep_original
+        self._original = np.empty(0, dtype=np.float32)  # input not yet matched by output
         self._state = library.rnnoise_create(None)
         self._up = soxr.ResampleStream(SAMPLE_RATE, RNNOISE_RATE, 1)
         self._down = soxr.ResampleStream(RNNOISE_RATE, SAMPLE_RATE, 1)
@@ -87,6 +94,8 @@ class DenoiserStream:
             raise RuntimeError("this denoiser stream is already flushed")
         samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
         self._samples_in += len(samples)
+        if self._keep:
+            self._original = np.concatenate([self._original, samples])
         data = np.concatenate([self._pending, self._up.resample_chunk(samples, last=last)])
         if last:  # push the lagging last frames out with silence
             data = np.concatenate([data, np.zeros(RNNOISE_DELAY + RNNOISE_FRAME, dtype=np.float32)])
@@ -101,6 +110,9 @@ class DenoiserStream:
                                                                  - len(restored)), dtype=np.float32)])
             restored = restored[: self._samples_in - self._samples_out]
         self._samples_out += len(restored)
+        if self._keep:  # output sample k lines up with input sample k
+            restored = (1.0 - self._keep) * restored + self._keep * self._original[: len(restored)]
+            self._original = self._original[len(restored):]
         # Clip, not wrap: RNNoise may overshoot full scale on loud speech.
         return np.clip(np.round(restored), -32768, 32767).astype("<i2").tobytes()
 

@@ -455,14 +455,17 @@ class _SaysSlowerOnce:
 
     def __init__(self) -> None:
         self.fired = False
-        self.suppress_noise = False
-        self.noise_suppressed_when_fired: bool | None = None
+        self.noisy_room: bool | None = None  # never told
+        self.noisy_room_when_fired: bool | None = None
+
+    def set_noisy_room(self, noisy: bool) -> None:
+        self.noisy_room = noisy
 
     def feed(self, frame: bytes) -> str | None:
         if self.fired:
             return None
         self.fired = True
-        self.noise_suppressed_when_fired = self.suppress_noise
+        self.noisy_room_when_fired = self.noisy_room
         return "slower"
 
     def reset(self) -> None:
@@ -477,7 +480,7 @@ def test_the_spotter_cleans_its_audio_when_the_recognizer_heard_a_noisy_room(cor
     events, _, _, _ = _run(core, recognizer, silence(3.0).tobytes(), EspeakSynthesizer(), greet=True,
                            spotter=spotter)
     assert [e.text for e in events.of("barge_in")] == ["slower"]
-    assert spotter.noise_suppressed_when_fired is noisy_room
+    assert spotter.noisy_room_when_fired is noisy_room
 
 
 def test_settings_save_failure_during_barge_in_is_an_error_event(core):

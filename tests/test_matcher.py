@@ -62,6 +62,7 @@ def test_unseen_questions_generalize(dialogue):
     "is body what side on one side of my body",  # 'numb' lost by the recognizer
     "my back is in spasm and the whole left side of my body has gone",
     "I have no bladder problems but one side of my body feels weak",  # the reassurance is about something else
+    "is losing bladder can tell i'm of the danger signs",  # 'control' misheard
 ])
 def test_red_flag_comes_first_whatever_else_was_asked(dialogue, pack, text):
     reply, _ = dialogue.step(DialogueState(), text)

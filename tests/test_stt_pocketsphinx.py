@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from voice_assistant.audio.denoise import load_denoiser
 from voice_assistant.stt.noise_floor import FRAME_SAMPLES, FrameNoiseFloor
 from voice_assistant.stt.pocketsphinx_engine import (LIVE_REDECODES, MAX_REDECODES, SETTLED_MEAN_SECONDS,
                                                       SETTLING_UTTERANCES, PocketSphinxSession)
@@ -174,3 +175,56 @@ def test_once_settled_only_a_jump_of_the_mean_is_decoded_again(steps, passes):
 
 def test_a_short_utterance_is_decoded_again_only_once():
     assert _passes([30.0, 20.0, 10.0], seconds=SETTLED_MEAN_SECONDS / 2, redecodes=MAX_REDECODES) == 2
+
+
+class _CmnRecordingDecoder(_SettlingDecoder):
+    """A decoder whose mean never moves, recording what it is told the mean is."""
+
+    def __init__(self):
+        super().__init__([])
+        self.means_set = []
+
+    def set_cmn(self, text):
+        self.means_set.append(text)
+
+
+def _noise_pass(pcm: bytes, noisy_room: bool = False, abandon: bool = False):
+    """(decoder, recognizer) after one utterance of ``pcm`` with noise suppression under 20 dB."""
+    if load_denoiser() is None:
+        pytest.skip("pyrnnoise has no wheel for this platform")
+    decoder = _CmnRecordingDecoder()
+    recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=SETTLING_UTTERANCES, sample_rate=16000,
+                                 noise_floor=lambda: None, noisy_room=noisy_room,
+                                 settings=SimpleNamespace(denoise_below_snr_db=20.0, denoise_keep_original=0.15))
+    session = PocketSphinxSession(recognizer, alternatives=0)
+    session.accept(pcm)
+    session.abandon() if abandon else session.finish()
+    return decoder, recognizer
+
+
+_STEADY_NOISE = _pcm(np.random.default_rng(2).normal(0, 1000, 16000))  # about 0 dB: noise alone
+_CLEAN = _pcm(np.concatenate([np.zeros(8000), np.tile([3000, -3000], 4000)]))  # loud over digital silence
+
+
+def test_a_noisy_utterance_is_decoded_again_from_the_mean_it_started_with():
+    decoder, recognizer = _noise_pass(_STEADY_NOISE)
+    assert decoder.passes == 2 and decoder.means_set == ["0.0,0,0"]
+    assert recognizer.noisy_room
+
+
+def test_a_clean_utterance_is_decoded_once_and_tells_the_room_is_quiet():
+    decoder, recognizer = _noise_pass(_CLEAN, noisy_room=True)
+    assert decoder.passes == 1 and decoder.means_set == []
+    assert not recognizer.noisy_room
+
+
+def test_in_a_room_known_to_be_noisy_the_audio_is_cleaned_on_the_way_in_with_no_second_pass():
+    decoder, recognizer = _noise_pass(_STEADY_NOISE, noisy_room=True)
+    assert decoder.passes == 1 and decoder.means_set == []
+    assert recognizer.noisy_room
+
+
+def test_an_abandoned_utterance_is_ended_once_and_says_nothing_of_the_room():
+    decoder, recognizer = _noise_pass(_STEADY_NOISE, abandon=True)
+    assert decoder.passes == 1 and decoder.means_set == []
+    assert not recognizer.noisy_room

@@ -229,7 +229,7 @@ class ConversationLoop:
         self._early = None
         if self._session is not None:
             try:
-                self._session.finish()
+                self._session.abandon()
             except Exception:  # noqa: BLE001 - the utterance is being discarded anyway
                 pass
             self._session = None
@@ -290,6 +290,7 @@ class ConversationLoop:
         """A one-word command the recognizer missed ('next' heard as 'you'), found by the spotter."""
         if self.spotter is None or len(audio) / 2 / self.recognizer.sample_rate > SHORT_UTTERANCE_SECONDS:
             return None
+        self.spotter.set_noisy_room(self.recognizer.noisy_room)
         self.spotter.reset()
         step = self.classifier.frame_bytes
         found = next((c for c in (self.spotter.feed(audio[i:i + step]) for i in range(0, len(audio), step)) if c),
@@ -351,9 +352,8 @@ class ConversationLoop:
     def _say(self, reply: Reply) -> None:
         self._wait_for_speech()
         self._last_activity = self._frames
-        if self.spotter is not None and self.spotter.suppress_noise != self.recognizer.noisy_room:
-            self.spotter.reset()
-            self.spotter.suppress_noise = self.recognizer.noisy_room
+        if self.spotter is not None:
+            self.spotter.set_noisy_room(self.recognizer.noisy_room)
         self.events.emit("state", "speaking")
         self._speech_thread = threading.Thread(target=self._speak, args=(reply.chunks,), name="speaker",
                                                daemon=True)

@@ -19,6 +19,7 @@ import numpy as np
 import soxr
 
 from voice_assistant.audio.base import SAMPLE_RATE
+from voice_assistant.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +34,30 @@ SPEECH_PERCENTILE = 90
 NOISE_PERCENTILE = 10
 #: Frames of digital silence would make the ratio infinite; this keeps it finite and large.
 POWER_FLOOR = 1e-3
+#: Frames this many times (10 dB) over the quiet level count as speech when speech is sparse;
+#: at least this many of them (60 ms) are needed to count at all.
+SPARSE_SPEECH_RATIO = 10.0
+SPARSE_SPEECH_FRAMES = 3
 
 
 def estimate_snr_db(pcm: bytes) -> float | None:
     """A rough signal-to-noise ratio of 16-bit PCM, in dB: loud frames' power over quiet frames'.
 
-    None when there is less than a few frames, as nothing can be told from so little.
+    The loud level is the 90th percentile of the frames, or, when speech fills less than a tenth
+    of the recording (a short question in a long one), the median of the frames 10 dB or more
+    over the quiet level. None when there is less than a few frames, as nothing can be told.
     """
     samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64)
     frames = len(samples) // ESTIMATE_FRAME
     if frames < 5:
         return None
     power = (samples[: frames * ESTIMATE_FRAME].reshape(frames, ESTIMATE_FRAME) ** 2).mean(axis=1) + POWER_FLOOR
-    return float(10.0 * np.log10(np.percentile(power, SPEECH_PERCENTILE) / np.percentile(power, NOISE_PERCENTILE)))
+    noise = np.percentile(power, NOISE_PERCENTILE)
+    speech = np.percentile(power, SPEECH_PERCENTILE)
+    loud = power[power >= noise * SPARSE_SPEECH_RATIO]
+    if len(loud) >= SPARSE_SPEECH_FRAMES:
+        speech = max(speech, float(np.median(loud)))
+    return float(10.0 * np.log10(speech / noise))
 
 
 class Denoiser:
@@ -75,10 +87,12 @@ class DenoiserStream:
     def __init__(self, library, keep_original: float = 0.0) -> None:
         self._state = None  # until created, so close() is safe whatever happens here
         if not 0.0 <= keep_original <= 1.0:
-            raise ValueError(f"keep_original must be within 0..1, not {keep_original}")
+            raise ConfigError(f"the share of the original kept by noise suppression must be within 0..1, "
+                              f"not {keep_original}")
         self._lib = library
         self._keep = keep_original
         self._original = np.empty(0, dtype=np.float32)  # input not yet matched by output
+        self._odd_byte = b""  # half a sample, kept for the next chunk
         self._state = library.rnnoise_create(None)
         self._up = soxr.ResampleStream(SAMPLE_RATE, RNNOISE_RATE, 1)
         self._down = soxr.ResampleStream(RNNOISE_RATE, SAMPLE_RATE, 1)
@@ -88,11 +102,17 @@ class DenoiserStream:
         self._frame_in = np.empty(RNNOISE_FRAME, dtype=np.float32)
         self._frame_out = np.empty(RNNOISE_FRAME, dtype=np.float32)
 
-    def process(self, pcm: bytes, last: bool = False) -> bytes:
+    def process(self, pcm: bytes) -> bytes:
         """The cleaned audio that ``pcm`` completes (a little less than went in, until :meth:`flush`)."""
+        return self._process(pcm, last=False)
+
+    def _process(self, pcm: bytes, last: bool) -> bytes:
         if self._state is None:
             raise RuntimeError("this denoiser stream is already flushed")
-        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
+        pcm = self._odd_byte + pcm
+        usable = len(pcm) // 2 * 2
+        self._odd_byte = pcm[usable:]
+        samples = np.frombuffer(pcm[:usable], dtype="<i2").astype(np.float32)
         self._samples_in += len(samples)
         if self._keep:
             self._original = np.concatenate([self._original, samples])
@@ -119,7 +139,7 @@ class DenoiserStream:
     def flush(self) -> bytes:
         """The rest of the utterance; the stream is finished after this."""
         try:
-            return self.process(b"", last=True)
+            return self._process(b"", last=True)
         finally:
             self.close()
 

@@ -24,7 +24,7 @@ class Transcript:
 
 
 class RecognizerSession(abc.ABC):
-    """One utterance being decoded: feed chunks, read partial text, then finish."""
+    """One utterance being decoded: feed chunks, read partial text, then finish (or abandon)."""
 
     @abc.abstractmethod
     def accept(self, pcm: bytes) -> str:
@@ -33,6 +33,11 @@ class RecognizerSession(abc.ABC):
     @abc.abstractmethod
     def finish(self) -> Transcript:
         """End the utterance and return the final transcript."""
+
+    def abandon(self) -> None:
+        """End an utterance whose result is not wanted (the assistant began to speak over it).
+        Engines that learn from a finished utterance override this to learn nothing from it."""
+        self.finish()
 
 
 class Recognizer(abc.ABC):

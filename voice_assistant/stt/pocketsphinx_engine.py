@@ -205,13 +205,7 @@ class PocketSphinxSession(RecognizerSession):
 
     def finish(self) -> Transcript:
         if self._open:
-            if self._denoising is not None:
-                rest = self._denoising.flush()
-                self._decode(self._floor.process(rest) if self._floor is not None else rest)
-            if self._floor is not None:
-                self._decode(self._floor.flush())
-            self.decoder.end_utt()
-            self._open = False
+            self._end_utterance()
             self._decode_again_without_the_noise()
             self._decode_again_while_the_mean_moves()
         self._audio = self._heard = []
@@ -230,6 +224,27 @@ class PocketSphinxSession(RecognizerSession):
                 break
         return Transcript(hypothesis.hypstr, round(min(1.0, max(0.0, confidence)), 3), tuple(others),
                           self._word_posteriors(hypothesis.hypstr))
+
+    def abandon(self) -> None:
+        """End the utterance without a result: no further passes, and no say on whether the room is noisy."""
+        if self._open:
+            self._end_utterance()
+        elif self._denoising is not None:
+            self._denoising.close()
+        self._audio = self._heard = []
+
+    def _end_utterance(self) -> None:
+        """Decode what the streams still hold and end the utterance, whatever fails on the way, so
+        the decoder is ready for the next one."""
+        try:
+            if self._denoising is not None:
+                rest = self._denoising.flush()
+                self._decode(self._floor.process(rest) if self._floor is not None else rest)
+            if self._floor is not None:
+                self._decode(self._floor.flush())
+        finally:
+            self._open = False
+            self.decoder.end_utt()
 
     def _decode_again_without_the_noise(self) -> None:
         """A noisy utterance is decoded again after noise suppression, from the cepstral mean it

@@ -86,17 +86,16 @@ class CommandSpotter:
             self._searches = {False: self.decoder.current_search(), True: "noisy_room"}
             self.decoder.add_kws(self._searches[True], str(noisy_kws_file))
         self._started = False
-        #: Clean the audio with RNNoise first: in a noisy room, steady noise alone is spotted as
-        #: 'faster' or 'stop' several times a minute (bench/bench_loop.py --noise-snr).
-        self.suppress_noise = False
+        #: See :meth:`set_noisy_room`.
+        self.noisy_room = False
         self._denoising = None
 
     def feed(self, frame: bytes) -> str | None:
         if not self._started:
-            self.decoder.activate_search(self._searches[self.suppress_noise])
+            self.decoder.activate_search(self._searches[self.noisy_room])
             self.decoder.start_utt()
             self._started = True
-            denoiser = load_denoiser() if self.suppress_noise else None
+            denoiser = load_denoiser() if self.noisy_room else None
             self._denoising = denoiser.stream() if denoiser is not None else None
         if self._denoising is not None:
             frame = self._denoising.process(frame)
@@ -111,6 +110,14 @@ class CommandSpotter:
         intent = self.keyphrases.get(phrase, (None, 0))[0]
         log.debug("spotted %r", phrase)
         return intent
+
+    def set_noisy_room(self, noisy: bool) -> None:
+        """In a noisy room, clean the audio with RNNoise first (where pyrnnoise is installed) and use
+        the stricter keyphrase search: steady noise alone was spotted as 'faster' or 'stop' several
+        times a minute (bench/bench_loop.py --noise-snr). Takes effect from the next utterance."""
+        if noisy != self.noisy_room:
+            self.reset()
+            self.noisy_room = noisy
 
     def reset(self) -> None:
         if self._started:

@@ -17,8 +17,8 @@ Usage: python bench/bench_loop.py [--limit 40] [--speed 1.0] [--gap-speed 5] [--
    that did are counted.
 
    With ``--noise-snr DB``, a noisy room: seeded white noise runs under the
-   whole session, DB under the utterances' mean active-speech power (frames
-   within 30 dB of each utterance's loudest, as bench_speech.py measures SNR).
+   whole session, DB under the utterances' mean active-speech power
+   (bench_speech.active_power, the measure bench_speech.py mixes noise by).
 
 2. The real ConversationLoop (PocketSphinx recognizer from
    build_recognizer('pocketsphinx', ...), EspeakSynthesizer, Speaker,
@@ -96,6 +96,7 @@ sys.path.insert(0, str(ROOT))
 from voice_assistant.audio.base import CHUNK_SECONDS  # noqa: E402
 from voice_assistant.audio.virtual import Timeline, VirtualMicrophone  # noqa: E402
 from voice_assistant.audio.wav import WavFileSource  # noqa: E402
+from bench_speech import active_power  # noqa: E402  (the SNR measure bench_speech uses)
 
 OUT = ROOT / "bench" / "out" / "loop"
 SAMPLE_RATE = 16_000
@@ -223,13 +224,6 @@ def expected_replies(cases: list[dict]) -> list[dict]:
     return out
 
 
-def active_power(pcm: np.ndarray, frame: int = SAMPLE_RATE // 50) -> float:
-    """Mean power of the frames within 30 dB of the loudest (the speech, not the pauses)."""
-    samples = pcm.astype(np.float64)
-    power = (samples[: len(samples) // frame * frame].reshape(-1, frame) ** 2).mean(axis=1)
-    return float(power[power >= power.max() / 1000].mean())
-
-
 def build_session(limit: int, noise_snr: float | None = None) -> tuple[Path, Path, dict]:
     """Write the session WAV (16 kHz int16) and its plan; return their paths and the plan."""
     from voice_assistant.audio.wav import write_wav
@@ -242,7 +236,7 @@ def build_session(limit: int, noise_snr: float | None = None) -> tuple[Path, Pat
     for case, reply in zip(cases, replies):
         pcm = utterance_pcm(case["text"])
         first, last = speech_extent(pcm)
-        powers.append(active_power(pcm))
+        powers.append(active_power(pcm.astype(np.float64)))
         gap = ENDPOINT_S + 1.0 + GAP_FACTOR * max(reply["seconds"], GAP_FLOOR_S) + GAP_EXTRA_S
         silence = np.zeros(int(gap * SAMPLE_RATE), dtype="<i2")
         utterances.append({"text": case["text"], "category": case["category"], "kind": case["kind"],
@@ -253,7 +247,8 @@ def build_session(limit: int, noise_snr: float | None = None) -> tuple[Path, Pat
         pieces += [pcm, silence]
         position += len(pcm) + len(silence)
     audio = np.concatenate(pieces)
-    key = hashlib.sha256(audio.tobytes()).hexdigest()[:12]
+    # The noise is added on the fly, but the plan records it: a quiet and a noisy run need their own.
+    key = hashlib.sha256(audio.tobytes() + repr(noise_snr).encode()).hexdigest()[:12]
     wav, plan_path = OUT / f"session-{key}.wav", OUT / f"session-{key}.json"
     OUT.mkdir(parents=True, exist_ok=True)
     if not wav.is_file():

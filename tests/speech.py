@@ -87,10 +87,10 @@ def speech_end(samples: np.ndarray, threshold: int = 300) -> float:
 
 def with_white_noise(samples: np.ndarray, snr_db: float, seed: int = 7) -> np.ndarray:
     """``samples`` plus seeded white noise ``snr_db`` under the speech's power, as bench_speech measures it:
-    over the frames within 30 dB of the loudest 20 ms frame, not the silences around the words."""
+    over the frames within 40 dB of the loudest 20 ms frame, not the silences around the words."""
     speech = samples.astype(np.float64)
     frames = speech[: len(speech) // 320 * 320].reshape(-1, 320)
     power = (frames ** 2).mean(axis=1)
-    active = power[power >= power.max() / 1000].mean()
+    active = power[(power > 0) & (power >= power.max() / 10_000)].mean()
     noise = np.random.default_rng(seed).normal(0.0, np.sqrt(active / 10 ** (snr_db / 10)), len(speech))
     return np.clip(np.round(speech + noise), -32768, 32767).astype("<i2")

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from speech import pcm_of, require, synthesize, with_white_noise
+from speech import pcm_of, require, require_denoiser, synthesize, with_white_noise
 from voice_assistant.audio.denoise import ESTIMATE_FRAME, estimate_snr_db, load_denoiser
 from voice_assistant.errors import ConfigError
 
@@ -49,10 +49,7 @@ def test_too_little_audio_tells_nothing():
 
 @pytest.fixture(scope="module")
 def denoiser():
-    found = load_denoiser()
-    if found is None:
-        pytest.skip("pyrnnoise has no wheel for this platform (Linux x86-64 and Windows x64 only)")
-    return found
+    return require_denoiser()
 
 
 def test_rnnoise_removes_noise_and_keeps_the_speech(denoiser, voices):

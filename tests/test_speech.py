@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from speech import VOICES, available, require, synthesize
+from speech import VOICES, available, require, require_denoiser, synthesize
 from voice_assistant.audio.wav import WavFileSource
 from voice_assistant.dialogue import DialogueState
 from voice_assistant.nlu.spoken import interpret
@@ -97,11 +97,9 @@ def test_questions_in_white_noise_are_answered_after_noise_suppression(voice, re
     """10 dB white noise: without suppression PocketSphinx answered fewer than half of such questions."""
     require(voice)
     from speech import pcm_of, with_white_noise
-    from voice_assistant.audio.denoise import load_denoiser
     from voice_assistant.audio.wav import write_wav
 
-    if load_denoiser() is None:
-        pytest.skip("pyrnnoise has no wheel for this platform; test_speech's clean cases still run")
+    require_denoiser()
     wrong = []
     with caplog.at_level("DEBUG", logger="voice_assistant.stt.pocketsphinx_engine"):
         for text, kind, intent in NOISY_CASES:
@@ -121,11 +119,9 @@ def test_listening_live_in_a_noisy_room_later_utterances_are_cleaned_as_they_str
     noisy, the next ones are cleaned on the way in (no second pass to wait for); a quiet one ends that."""
     require("festival-kal")
     from speech import pcm_of, with_white_noise
-    from voice_assistant.audio.denoise import load_denoiser
     from voice_assistant.stt.base import Transcript
 
-    if load_denoiser() is None:
-        pytest.skip("pyrnnoise has no wheel for this platform")
+    require_denoiser()
 
     def live(pcm: bytes) -> tuple[Transcript, list[str]]:
         caplog.clear()

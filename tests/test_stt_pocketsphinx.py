@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from voice_assistant.audio.denoise import load_denoiser
+from speech import require_denoiser
 from voice_assistant.stt.noise_floor import FRAME_SAMPLES, FrameNoiseFloor
 from voice_assistant.stt.pocketsphinx_engine import (LIVE_REDECODES, MAX_REDECODES, SETTLED_MEAN_SECONDS,
                                                       SETTLING_UTTERANCES, PocketSphinxSession)
@@ -190,8 +190,7 @@ class _CmnRecordingDecoder(_SettlingDecoder):
 
 def _noise_pass(pcm: bytes, noisy_room: bool = False, abandon: bool = False):
     """(decoder, recognizer) after one utterance of ``pcm`` with noise suppression under 20 dB."""
-    if load_denoiser() is None:
-        pytest.skip("pyrnnoise has no wheel for this platform")
+    require_denoiser()
     decoder = _CmnRecordingDecoder()
     recognizer = SimpleNamespace(decoder=decoder, utterances_since_reset=SETTLING_UTTERANCES, sample_rate=16000,
                                  noise_floor=lambda: None, noisy_room=noisy_room,

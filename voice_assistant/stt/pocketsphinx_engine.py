@@ -143,8 +143,7 @@ class PocketSphinxRecognizer(Recognizer):
             raise ModelError(f"PocketSphinx could not load its model: {exc}",
                              f"delete the cache folder {arpa.parent} and try again") from None
         self.utterances_since_reset = 0
-        #: The last utterance was noisy, so the next one is cleaned as it streams in.
-        self.noisy_room = False
+        self.noisy_room = False  # see Recognizer.noisy_room; a noisy room's utterances are cleaned as they stream in
 
     def session(self, redecodes: int = LIVE_REDECODES) -> RecognizerSession:
         return PocketSphinxSession(self, self.settings.alternatives, redecodes)
@@ -228,9 +227,7 @@ class PocketSphinxSession(RecognizerSession):
     def abandon(self) -> None:
         """End the utterance without a result: no further passes, and no say on whether the room is noisy."""
         if self._open:
-            self._end_utterance()
-        elif self._denoising is not None:
-            self._denoising.close()
+            self._end_utterance()  # which also closes the noise-suppression stream
         self._audio = self._heard = []
 
     def _end_utterance(self) -> None:

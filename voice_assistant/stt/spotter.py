@@ -56,7 +56,7 @@ KEYPHRASES: dict[str, tuple[str, float]] = {
 #: In a noisy room (audio cleaned by RNNoise), thresholds for these intents are multiplied by this: the
 #: permissive 'faster' table above still took cleaned steady noise for 'faster' 3 times in 3 minutes at
 #: 10 dB (1 at 20 dB), and none with this; of 'faster' and 'speed up' said in that noise by four voices,
-#: 3 of 8 were caught either way at 10 dB, 7 -> 6 of 8 at 20 dB. Measured by an exploratory script
+#: 3 of 8 were caught either way at 10 dB, 6 -> 5 of 8 at 20 dB. Measured by an exploratory script
 #: (not kept); bench/bench_loop.py --noise-snr 10 shows the effect on a whole session.
 NOISY_ROOM_STRICTER = {"faster": 1e10}
 

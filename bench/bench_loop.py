@@ -466,6 +466,14 @@ def analyse(plan: dict, run: dict) -> list[dict]:
     for probe, at in zip(thinking, thinking_index):
         n = owner(probe["position"])
         record = records[n]
+        nxt = next((i for i in thinking_index if i > at), len(events))
+        heard = next((events[i] for i in range(at, nxt) if events[i]["kind"] == "heard"), None)
+        if heard is not None and not heard["text"] and not any(events[i]["kind"] == "matched"
+                                                                 for i in range(at, nxt)):
+            # Noise taken for speech (the VAD adapting to a noisy room) and decoded as nothing:
+            # the loop ignores it silently, so it neither answers nor splits the question.
+            record["empty_endpoints"] = record.get("empty_endpoints", 0) + 1
+            continue
         record["endpoints"] += 1
         if record["endpoints"] > 1:
             continue  # a second endpoint inside one utterance (a pause): the first one is measured
@@ -474,9 +482,7 @@ def analyse(plan: dict, run: dict) -> list[dict]:
         endpoint = probe["time"] - max(0.0, probe["lag"])
         record["lag_at_endpoint_s"] = probe["lag"]
         record["endpoint_audio_s"] = probe["position"] / SAMPLE_RATE
-        nxt = next((i for i in thinking_index if i > at), len(events))
         matched = next((i for i in range(at, nxt) if events[i]["kind"] == "matched"), None)
-        heard = next((events[i] for i in range(at, nxt) if events[i]["kind"] == "heard"), None)
         record["heard"] = heard["text"] if heard else None
         record["transcript"] = heard["data"].get("transcript") if heard else None
         if matched is None:
@@ -636,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
         "missed_while_assistant_spoke": sum(1 for r in records if not r["endpoints"]
                                             and r["assistant_speaking_over_it"]),
         "split_endpoints": sum(max(0, r["endpoints"] - 1) for r in records),
+        "empty_endpoints": sum(r.get("empty_endpoints", 0) for r in records),
         "reply_kind_as_expected": sum(1 for r in answered if r.get("reply_kind") == r["expected_kind"]),
         "first_audio_outside_realtime_window": sum(1 for r in answered if not r.get("within_realtime_window")),
         "reprompts": sum(1 for e in run["events"] if e["kind"] == "speaking" and e["text"].startswith(
@@ -683,7 +690,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:44} {ms(s['p50']):>6} {ms(s['p95']):>6} {ms(s['max']):>6}")
     print(f"answered {figures['answered']}/{figures['utterances']} (reply kind as expected "
           f"{figures['reply_kind_as_expected']}); missed {figures['missed']}, heard but not answered "
-          f"{figures['heard_not_answered']}, extra endpoints {figures['split_endpoints']}, reprompts "
+          f"{figures['heard_not_answered']}, extra endpoints {figures['split_endpoints']}, heard as nothing "
+          f"{figures['empty_endpoints']}, reprompts "
           f"{figures['reprompts']}, barge-ins {figures['barge_ins']}, errors {len(figures['errors'])}; "
           f"decoded twice {figures['redecoded']}/{figures['answered']}")
     sess, mem = figures["session"], figures["memory"]

@@ -33,6 +33,7 @@ def test_second_pack_loads_without_code_change(tmp_path):
     data = yaml.safe_load(GOOD)
     data["pack"]["id"] = "other_article"
     data["entries"] = data["entries"][:2]
+    del data["question_forms"]  # optional; these name groups the two entries left do not have
     pack = load_pack(_write(tmp_path, yaml.safe_dump(data)))
     assert pack.id == "other_article" and len(pack.entries) == 2
 
@@ -95,6 +96,17 @@ def test_bad_unless_expression_and_unknown_pattern_key(tmp_path):
     assert "bad regular expression" in message and "patterns[0].unless" in message
     data["red_flags"][0]["patterns"] = [{"pattern": "numb", "except": "fine"}]
     assert "unknown key 'except'" in _error(tmp_path, yaml.safe_dump(data))
+
+
+def test_question_forms_name_real_groups_and_good_patterns(tmp_path):
+    data = yaml.safe_load(GOOD)
+    data["question_forms"][0]["answered_by"] = ["causes", "cures"]
+    message = _error(tmp_path, yaml.safe_dump(data))
+    assert "question_forms[0].answered_by[1]" in message and "no group or entry 'cures'" in message
+    data = yaml.safe_load(GOOD)
+    data["question_forms"][1]["patterns"] = ["(unclosed"]
+    message = _error(tmp_path, yaml.safe_dump(data))
+    assert "question_forms[1].patterns[0]" in message and "bad regular expression" in message
 
 
 def test_unless_silences_only_its_own_pattern(tmp_path):

@@ -185,6 +185,32 @@ class Decline:
 
 
 @dataclass(frozen=True)
+class QuestionForm:
+    """How a question is put, and which entries that kind of question asks for.
+
+    Words alone can fit two groups: 'I did a big workout, could that be it' names exercise, which
+    is both a cause and a kind of relief, but its form asks for a cause. ``answered_by`` names
+    groups or entry ids; ``patterns`` are regular expressions over normalized text.
+    """
+
+    id: str
+    answered_by: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "question_form") -> "QuestionForm":
+        data = _mapping(data, path, {"id", "answered_by", "patterns"}, set())
+        patterns = _list(data["patterns"], f"{path}.patterns")
+        return cls(_ident(data["id"], f"{path}.id"),
+                   tuple(_ident(name, f"{path}.answered_by[{i}]")
+                         for i, name in enumerate(_list(data["answered_by"], f"{path}.answered_by"))),
+                   tuple(_regex(item, f"{path}.patterns[{i}]") for i, item in enumerate(patterns)))
+
+    def asked_in(self, normalized: str) -> bool:
+        return any(pattern.search(normalized) for pattern in self.patterns)
+
+
+@dataclass(frozen=True)
 class KnowledgePack:
     """Everything the assistant knows: entries, red flags, declines and fixed phrases."""
 
@@ -200,6 +226,7 @@ class KnowledgePack:
     declines: tuple[Decline, ...] = ()
     scope: str = ""
     confusions: dict[str, str] = field(default_factory=dict)
+    question_forms: tuple[QuestionForm, ...] = ()
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -216,13 +243,17 @@ class KnowledgePack:
         group = self._by_id[entry_id].group
         return tuple(entry for entry in self.entries if entry.group == group)
 
+    def answering(self, form: QuestionForm) -> frozenset[str]:
+        """Ids of the entries a question of this form asks for."""
+        return frozenset(e.id for e in self.entries if e.id in form.answered_by or e.group in form.answered_by)
+
     def red_flag(self, flag_id: str) -> RedFlag:
         return next(flag for flag in self.red_flags if flag.id == flag_id)
 
     @classmethod
     def from_dict(cls, data: Any) -> "KnowledgePack":
         data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
-                                   "entries"}, {"declines", "confusions"})
+                                   "entries"}, {"declines", "confusions", "question_forms"})
         meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
         red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
                           for i, item in enumerate(_list(data["red_flags"], "red_flags")))
@@ -233,13 +264,22 @@ class KnowledgePack:
         _unique_ids([(f"entries[{i}].id", e.id) for i, e in enumerate(entries)]
                     + [(f"declines[{i}].id", d.id) for i, d in enumerate(declines)])
         _unique_ids([(f"red_flags[{i}].id", f.id) for i, f in enumerate(red_flags)])
+        forms = tuple(QuestionForm.from_dict(item, f"question_forms[{i}]")
+                      for i, item in enumerate(_list(data.get("question_forms", []), "question_forms", True)))
+        _unique_ids([(f"question_forms[{i}].id", f.id) for i, f in enumerate(forms)])
+        known = {e.id for e in entries} | {e.group for e in entries}
+        for i, form in enumerate(forms):
+            for j, name in enumerate(form.answered_by):
+                if name not in known:
+                    raise SchemaProblem(f"question_forms[{i}].answered_by[{j}]", f"no group or entry '{name}'",
+                                        f"groups: {', '.join(sorted({e.group for e in entries}))}")
         return cls(
             id=_ident(meta["id"], "pack.id"), title=_text(meta["title"], "pack.title"),
             source=_text(meta["source"], "pack.source"), language=_text(meta["language"], "pack.language"),
             disclaimer=_text(data["disclaimer"], "disclaimer"), greeting=_text(data["greeting"], "greeting"),
             emergency=_text(data["emergency"], "emergency"),
             red_flags=red_flags, entries=entries, declines=declines, scope=_text(data["scope"], "scope"),
-            confusions=_confusions(data.get("confusions", {})),
+            confusions=_confusions(data.get("confusions", {})), question_forms=forms,
         )
 
 

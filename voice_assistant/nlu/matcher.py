@@ -10,6 +10,9 @@ Scoring blends two signals per candidate (entries and declines):
 Misspelled words are repaired first (:mod:`.spelling`, edit distance with
 rapidfuzz) and speech-recognition confusions rewritten (:mod:`.normalize`).
 
+A question's form ('could that be it', 'what helps') lifts the entries it asks
+for (the pack's ``question_forms``) when its words fit topics of two groups.
+
 Confidence then discounts the best score by its margin over the runner-up,
 so a question that fits two topics equally well is clarified, not guessed.
 Red flags are found first, anywhere in the text (see :mod:`.redflags`).
@@ -55,6 +58,8 @@ class MatcherSettings:
     margin_scale: float = 0.10
     phrasing_weight: float = 0.30
     topic_after_red_flag_threshold: float = 0.6
+    #: Added to the score of an entry the question's form asks for (bench/sweep_asr.py docstring).
+    question_form_bonus: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,9 @@ class Matcher:
                                for c in self._candidates]
         words = {w for c in self._candidates for ex in c.raw_examples for w in ex.split()}
         words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
+        self._forms = [(form, frozenset(i for i, c in enumerate(self._candidates)
+                                        if not c.is_decline and c.id in pack.answering(form)))
+                       for form in pack.question_forms]
         self._speller = Speller(words, english_words() if known_words is None else known_words)
 
     def match(self, text: str) -> Match:
@@ -159,13 +167,25 @@ class Matcher:
     def scores(self, normalized: str) -> list[float]:
         """Score of every candidate (entries, then declines) in 0..1.
 
-        Half is the best idf-weighted cosine between the question's content
-        words and one example phrasing; half is how much of the question's
-        weight the candidate's vocabulary covers.
+        A blend of the best idf-weighted cosine between the question's content
+        words and one example phrasing, and how much of the question's weight
+        the candidate's vocabulary covers; then the question form's lift.
         """
         tokens = list(dict.fromkeys(_content_tokens(normalized)))
         if not tokens:
             return [0.0] * len(self._candidates)
+        return self._lift_by_form(normalized, self._word_scores(tokens))
+
+    def _lift_by_form(self, normalized: str, scores: list[float]) -> list[float]:
+        """Entries the question's form asks for gain a little, if its words already fit them."""
+        lifted: set[int] = set()
+        for form, indices in self._forms:
+            if form.asked_in(normalized):
+                lifted |= indices
+        bonus = self.settings.question_form_bonus
+        return [min(1.0, score + bonus) if i in lifted and score > 0 else score for i, score in enumerate(scores)]
+
+    def _word_scores(self, tokens: list[str]) -> list[float]:
         weights = {t: self._idf.get(t, self._unknown_idf) for t in tokens}
         total = sum(weights.values())
         query_norm = math.sqrt(sum(w * w for w in weights.values()))

@@ -156,6 +156,13 @@ the first is declined or clarified (several agreeing, a red flag from either):
 720 utterances (all but kal babble10) 617 -> 619 (oracle, either right: 634), but off-topic
 questions answered and a false alarm ('what else' heard as a balance
 problem); not shipped.
+Also tried (*): a third form, 'what is a back spasm' / 'what does that mean'
+lifting about_spasm: no change on the 760; not shipped. And to decline
+off-topic speech forced onto domain words, the decode's acoustic score
+against an all-phone decode of the same audio (a likelihood-ratio check):
+per frame the gap was the same for off-topic questions as for every other
+category (median 4, p10-p90 3-6 nats; espeak175 and slt, 240 utterances);
+no use.
 
 Also not shipped: a keyword spotter for red-flag phrases ('giving way',
 "can't feel", 'wet myself') over the same audio, measured with an exploratory

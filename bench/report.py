@@ -137,8 +137,8 @@ def loop_section(loop: dict | None, noisy: dict | None = None) -> list[str]:
                       f"{n['answered']} of {n['utterances']} answered, {n['reply_kind_as_expected']} of the kind "
                       f"expected (quiet: {quiet['reply_kind_as_expected']} of {quiet['utterances']}); "
                       f"{n['barge_ins']} barge-ins taken from the noise (quiet: {quiet['barge_ins']}); "
-                      f"{n.get('empty_endpoints', 0)} stretches of noise taken for speech, heard as nothing and "
-                      "ignored.",
+                      f"noise taken for speech, heard as nothing and ignored: {n.get('empty_endpoints', 0)} "
+                      "time(s).",
                   f"Command: `{noisy.get('command', 'bench/bench_loop.py --noise-snr')}`"]
     return lines + [""]
 

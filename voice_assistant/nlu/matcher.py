@@ -11,7 +11,8 @@ Misspelled words are repaired first (:mod:`.spelling`, edit distance with
 rapidfuzz) and speech-recognition confusions rewritten (:mod:`.normalize`).
 
 A question's form ('could that be it', 'what helps') lifts the entries it asks
-for (the pack's ``question_forms``) when its words fit topics of two groups.
+for (the pack's ``question_forms``), among those its words already fit, so
+words that fit topics of two groups are settled by how the question is put.
 
 Confidence then discounts the best score by its margin over the runner-up,
 so a question that fits two topics equally well is clarified, not guessed.

@@ -145,6 +145,7 @@ def test_a_topic_follows_the_warning_only_when_a_clause_asks_for_it(matcher, tex
 @pytest.mark.parametrize("text, intent", [
     ("I did a massive workout yesterday, could that be it", "cause_exertion"),
     ("can a comfortable bed lead to back spasms", "cause_posture"),  # espeak-ng's 'uncomfortable', misheard
+    ("what's danger short someone with a back spasm see a doctor", "when_to_see_doctor"),  # 'at what stage'
 ])
 def test_the_form_of_a_question_settles_which_group_answers(pack, matcher, text, intent):
     match = matcher.match(text)

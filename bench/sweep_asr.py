@@ -186,6 +186,9 @@ against an all-phone decode of the same audio (a likelihood-ratio check):
 per frame the gap was the same for off-topic questions as for every other
 category (median 4, p10-p90 3-6 nats; espeak175 and slt, 240 utterances);
 no use.
+Nor does the sentence posterior tell them apart (*): of the 303 answers over
+the five clean voices, 154 were read from hypotheses with a posterior under
+0.005, 131 of them right, and only 3 of the off-topic questions among them.
 
 Also not shipped: a keyword spotter for red-flag phrases ('giving way',
 "can't feel", 'wet myself') over the same audio, measured with an exploratory

@@ -43,12 +43,12 @@ makes made thing things something anything really bit lot much many way one tell
 
 
 # A question starts a clause: 'my back is does not weak' (a garbled report) asks nothing.
-_QUESTION = re.compile(r"(^|\b(and|but|so|also|then|please)\s)(what|how|why|when|where|which|should|could|"
-                       r"can i|can you|is it|is this|do i|does|will|tell me|explain)\b")
-
+_QUESTION_WORDS = (r"what|how|why|when|where|which|should|could|can i|can you|is it|is this|do i|does|will|"
+                   r"tell me|explain")
+_QUESTION = re.compile(rf"(^|\b(and|but|so|also|then|please)\s)({_QUESTION_WORDS})\b")
 # Where a question starts inside a longer utterance, after the filler words are gone
 # ('i can still feel my legs fine [so] what is causing this').
-_QUESTION_WORD = re.compile(r"\b(what|how|why|when|where|which|should i|could|can i|is it|is that|do i|does|will)\b")
+_QUESTION_WORD = re.compile(rf"\b({_QUESTION_WORDS}|is that)\b")
 
 #: Weight of a word met only in a candidate's example phrasings; curated keywords weigh 1.
 EXAMPLE_WORD_WEIGHT = 0.35
@@ -118,9 +118,7 @@ class Matcher:
                                for c in self._candidates]
         words = {w for c in self._candidates for ex in c.raw_examples for w in ex.split()}
         words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
-        self._forms = [(form, frozenset(i for i, c in enumerate(self._candidates)
-                                        if not c.is_decline and c.id in pack.answering(form)))
-                       for form in pack.question_forms]
+        self._forms = [(form, _indices_of(self._candidates, pack.answering(form))) for form in pack.question_forms]
         self._speller = Speller(words, english_words() if known_words is None else known_words)
 
     def match(self, text: str) -> Match:
@@ -237,6 +235,10 @@ def _the_question_after_a_reassurance(text: str) -> str:
         return text
     question = _QUESTION_WORD.search(text, max(end for _, end in spans))
     return text[question.start():] if question else text
+
+
+def _indices_of(candidates: list[_Candidate], ids: frozenset[str]) -> frozenset[int]:
+    return frozenset(i for i, candidate in enumerate(candidates) if candidate.id in ids)
 
 
 def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:

@@ -51,18 +51,20 @@ def fine_spans(normalized: str) -> list[tuple[int, int]]:
     return [m.span() for m in _FINE.finditer(normalized)]
 
 
+def _absence_spans(normalized: str) -> list[tuple[int, int]]:
+    """Where the text plainly says a symptom is absent ('no numbness', 'I can still feel my legs');
+    none when it hedges."""
+    return [] if _HEDGES.search(normalized) else [m.span() for m in _REASSURANCE.finditer(normalized)]
+
+
 def reassurance_spans(normalized: str) -> list[tuple[int, int]]:
-    """Where the text plainly says a symptom is absent or a body part is fine ('I can still feel
-    my legs', 'no numbness', 'my balance is fine'); none when it hedges."""
-    if _HEDGES.search(normalized):
-        return []
-    return sorted([m.span() for m in _REASSURANCE.finditer(normalized)] + fine_spans(normalized))
+    """Where the text says a symptom is absent or a body part is fine ('my balance is fine')."""
+    return sorted(_absence_spans(normalized) + fine_spans(normalized))
 
 
 def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ...]:
     """All red flags mentioned in ``normalized`` text, in order of appearance."""
-    hedged = bool(_HEDGES.search(normalized))
-    reassured = [] if hedged else [m.span() for m in _REASSURANCE.finditer(normalized)]
+    reassured = _absence_spans(normalized)
     fine = fine_spans(normalized)
     hits: list[RedFlagHit] = []
     for flag in pack.red_flags:

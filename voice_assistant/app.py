@@ -12,12 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import platformdirs
+
 from voice_assistant.dialogue import Dialogue
 from voice_assistant.errors import ModelError
 from voice_assistant.knowledge import KnowledgePack, load_pack
+from voice_assistant.nlu.encoder import MODEL_NAME, SentenceEncoder, find_encoder_model, installed_package_model
 from voice_assistant.nlu.matcher import Matcher
 from voice_assistant.stt.base import Recognizer
-from voice_assistant.stt.selection import DEFAULT_VOSK_MODEL, choose_engine, find_vosk_model, vosk_model_candidates
+from voice_assistant.stt.selection import (DEFAULT_VOSK_MODEL, choose_engine, find_vosk_model, project_models_dir,
+                                           user_models_dir, vosk_model_candidates)
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +35,38 @@ class Core:
     dialogue: Dialogue
 
 
-def build_core(knowledge: str | None = None) -> Core:
+def build_core(knowledge: str | None = None, encoder: str | None = None, semantic: bool = True,
+               env: Mapping[str, str] | None = None, notify=print) -> Core:
+    """Pack, matcher and dialogue. ``semantic`` adds matching by meaning with the sentence encoder
+    (``encoder`` names its folder; else it is searched for, see :func:`find_encoder_model`)."""
     pack = load_pack(knowledge)
-    matcher = Matcher(pack)
+    model = load_encoder(encoder, env, notify) if semantic else None
+    if model is None:
+        matcher = Matcher(pack)
+    else:
+        weights = model.folder / "model.safetensors"
+        stat = weights.stat()
+        matcher = Matcher(pack, encoder=model, cache_dir=embedding_cache_dir(),
+                          model_key=f"{weights.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
     return Core(pack, matcher, Dialogue(matcher))
+
+
+def embedding_cache_dir() -> Path:
+    """Where the pack's phrase embeddings are kept between runs (no user speech is ever stored)."""
+    return Path(platformdirs.user_cache_dir("voice-assistant")) / "embeddings"
+
+
+def load_encoder(explicit: str | None = None, env: Mapping[str, str] | None = None,
+                 notify=print) -> SentenceEncoder | None:
+    """The sentence encoder, or None with a one-line notice when none is installed."""
+    env = os.environ if env is None else env
+    folder = find_encoder_model(explicit, env.get("VOICE_ASSISTANT_ENCODER"), project_models_dir(),
+                                user_models_dir(), installed_package_model())
+    if folder is None:
+        notify(f"(No sentence encoder ({MODEL_NAME}) found: understanding questions by their words only. "
+               "Run ./scripts/setup, or pass --encoder PATH.)")
+        return None
+    return SentenceEncoder(folder)
 
 
 def vosk_phrases(pack: KnowledgePack) -> list[str]:

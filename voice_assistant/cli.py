@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from voice_assistant import __version__
 from voice_assistant.dialogue import Dialogue, DialogueState, Reply
-from voice_assistant.app import build_core, build_recognizer
+from voice_assistant.app import Core, build_core, build_recognizer
 from voice_assistant.audio.wav import WavFileSource
 from voice_assistant.conversation_log import ConversationLog
 from voice_assistant.errors import AssistantError, AudioFormatError, UsageError
@@ -47,6 +47,10 @@ def _option_groups(inherit: bool) -> tuple[argparse.ArgumentParser, ...]:
     option(common, "--knowledge", metavar="PATH", help="knowledge pack YAML (default: the built-in pack)")
     option(common, "--debug", action="store_true", help="verbose logs and tracebacks")
     option(common, "--json", action="store_true", help="one JSON object per reply")
+    option(common, "--encoder", metavar="PATH",
+           help="sentence-encoder folder for understanding by meaning (default: the installed all-MiniLM-L6-v2)")
+    option(common, "--words-only", action="store_true",
+           help="understand questions by their words alone, without the sentence encoder")
 
     option(speech, "--engine", choices=ENGINES, default="auto",
            help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
@@ -133,8 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def make_core(args: argparse.Namespace) -> Core:
+    """The text side, as the common options ask (notices go to stderr: stdout may be JSON)."""
+    return build_core(args.knowledge, getattr(args, "encoder", None), not getattr(args, "words_only", False),
+                      notify=lambda text: print(text, file=sys.stderr))
+
+
 def make_dialogue(args: argparse.Namespace) -> Dialogue:
-    return build_core(args.knowledge).dialogue
+    return make_core(args).dialogue
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -170,7 +180,7 @@ def _transcripts(args: argparse.Namespace, paths: list[str], pack) -> Iterator[t
 
 
 def _ask_wav(args: argparse.Namespace) -> int:
-    core = build_core(args.knowledge)
+    core = make_core(args)
     for path, transcript in _transcripts(args, args.wav, core.pack):
         chosen = interpret(core.matcher, transcript)
         reply, _ = core.dialogue.respond(DialogueState(), chosen.text, chosen.match)

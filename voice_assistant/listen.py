@@ -55,7 +55,8 @@ def _listen(args: argparse.Namespace, events: EventBus) -> int:
     saved = load_settings(settings_path)
     voice = VoiceSettings(voice=args.voice, rate=args.rate if args.rate is not None else saved.rate,
                           volume=args.volume)
-    core = build_core(args.knowledge)
+    core = build_core(args.knowledge, getattr(args, "encoder", None), not getattr(args, "words_only", False),
+                      notify=notice)
 
     virtual = None
     if args.input_wav:

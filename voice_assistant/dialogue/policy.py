@@ -78,9 +78,13 @@ class Dialogue:
         return (text,)
 
     def _red_flag(self, state: DialogueState, match: Match) -> tuple[Reply, DialogueState]:
-        names = list(dict.fromkeys(hit.name for hit in match.red_flags))
-        said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        chunks: tuple[str, ...] = (f"You mentioned {said}. {self.pack.emergency}",)
+        flags = [self.pack.red_flag(flag_id) for flag_id in dict.fromkeys(hit.flag_id for hit in match.red_flags)]
+        # A flag with its own warning (the article's emergency conditions) leads with it.
+        chunks: tuple[str, ...] = tuple(flag.warning for flag in flags if flag.warning)
+        names = [flag.name for flag in flags if not flag.warning]
+        if names:
+            said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            chunks += (f"You mentioned {said}. {self.pack.emergency}",)
         new_state = replace(state, last_said=chunks)
         if match.topic is not None:
             topic_chunks = self._chunk_with_hint(match.topic, 0)
@@ -122,6 +126,10 @@ class Dialogue:
             return self._change_rate(state, intent, heard, confidence)
         if state.topic is None:
             return say(f"We have not started a topic yet. {self.pack.greeting}")
+        if intent == "explain":
+            return self._explain(state, confidence, heard)
+        if intent == "what_else":
+            return self._what_else(state, confidence, heard)
         if intent == "start_over":
             first = self.pack.group_of(state.topic)[0].id
             return self._answer(state, first, confidence, heard, kind="command", intent="start_over")
@@ -132,6 +140,28 @@ class Dialogue:
                        "You can ask me about something else, or say start over.")
         entry_id, chunk = position
         return self._answer(state, entry_id, confidence, heard, chunk=chunk, kind="command", intent=intent)
+
+    def _explain(self, state: DialogueState, confidence: float, heard: str) -> tuple[Reply, DialogueState]:
+        """'Why?' or 'tell me more' about the topic just spoken: its reason, else the rest of it."""
+        entry = self.pack.entry(state.topic)
+        if entry.why:
+            chunks = (entry.why,)
+            return Reply("command", "explain", confidence, chunks, heard=heard), replace(state, last_said=chunks)
+        if state.chunk + 1 < len(entry.chunks):
+            return self._answer(state, entry.id, confidence, heard, chunk=state.chunk + 1, kind="command",
+                                intent="explain")
+        chunks = (f"That is all the article says about {entry.title}. Say next to go on, or ask me something else.",)
+        return Reply("command", "explain", confidence, chunks, heard=heard), replace(state, last_said=chunks)
+
+    def _what_else(self, state: DialogueState, confidence: float, heard: str) -> tuple[Reply, DialogueState]:
+        """'What else?': the next item of the same list, skipping what is left of this one."""
+        group = self.pack.group_of(state.topic)
+        index = [entry.id for entry in group].index(state.topic)
+        if index + 1 < len(group):
+            return self._answer(state, group[index + 1].id, confidence, heard, kind="command", intent="what_else")
+        chunks = (f"That was the last one about {group[0].title}. You can ask me about something else, "
+                  "or say start over.",)
+        return Reply("command", "what_else", confidence, chunks, heard=heard), replace(state, last_said=chunks)
 
     def _walk(self, topic: str, chunk: int, direction: int) -> tuple[str, int] | None:
         """The (entry, chunk) one step from here within the topic's group, or None at either end."""

@@ -72,10 +72,12 @@ class RedFlag:
     patterns: tuple[re.Pattern[str], ...]
     examples: tuple[str, ...] = ()
     exceptions: tuple[re.Pattern[str] | None, ...] = ()
+    #: Spoken instead of the pack's general emergency text (the article's emergency conditions).
+    warning: str = ""
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "red_flag") -> "RedFlag":
-        data = _mapping(data, path, {"id", "name", "source", "patterns", "examples"}, set())
+        data = _mapping(data, path, {"id", "name", "source", "patterns", "examples"}, {"warning"})
         items = data["patterns"]
         if not isinstance(items, list) or not items:
             raise SchemaProblem(f"{path}.patterns", "expected a non-empty list of regular expressions")
@@ -91,7 +93,8 @@ class RedFlag:
                 exceptions.append(None)
         return cls(_ident(data["id"], f"{path}.id"), _text(data["name"], f"{path}.name"),
                    _text(data["source"], f"{path}.source"), tuple(compiled),
-                   _text_list(data["examples"], f"{path}.examples"), tuple(exceptions))
+                   _text_list(data["examples"], f"{path}.examples"), tuple(exceptions),
+                   _text(data["warning"], f"{path}.warning") if "warning" in data else "")
 
     def pattern_words(self) -> tuple[str, ...]:
         """The plain words its patterns name ('buckled', 'pee'), in order, each once.
@@ -146,6 +149,8 @@ class Entry:
     chunks: tuple[str, ...]
     examples: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    #: Why this step helps or this cause acts, for 'why?' or 'tell me more' after it (optional).
+    why: str = ""
 
     @property
     def text(self) -> str:
@@ -153,7 +158,7 @@ class Entry:
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "entry") -> "Entry":
-        data = _mapping(data, path, {"id", "title", "group", "source", "answer", "examples"}, {"keywords"})
+        data = _mapping(data, path, {"id", "title", "group", "source", "answer", "examples"}, {"keywords", "why"})
         return cls(
             id=_ident(data["id"], f"{path}.id"),
             title=_text(data["title"], f"{path}.title"),
@@ -162,6 +167,7 @@ class Entry:
             chunks=_text_list(data["answer"], f"{path}.answer"),
             examples=_text_list(data["examples"], f"{path}.examples"),
             keywords=_text_list(data.get("keywords", []), f"{path}.keywords", allow_empty=True),
+            why=_text(data["why"], f"{path}.why") if "why" in data else "",
         )
 
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-#: The command intents of the CLI contract, plus 'goodbye' which ends a session.
+#: The command intents of the CLI contract, plus 'goodbye' which ends a session, and the follow-ups
+#: 'explain' and 'what_else' about the topic last spoken.
 COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
     "next": ("next", "next one", "next step", "next please", "go on", "carry on", "continue", "keep going",
-             "what is next", "and then", "then what", "tell me more", "more", "what else", "go ahead",
-             "next topic", "and", "yes go on", "what is the next step", "more please", "anything else",
+             "what is next", "and then", "then what", "more", "go ahead",
+             "next topic", "and", "yes go on", "what is the next step", "more please",
              "next cause", "next tip", "skip", "skip it", "skip this", "move on"),
     "previous": ("previous", "back", "go back", "previous one", "previous step", "last one", "before that",
                  "the one before", "go back one", "back one", "what was before that", "last step"),
@@ -35,6 +36,13 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
     "faster": ("faster", "speed up", "speak faster", "talk faster", "too slow", "quicker", "more quickly",
                "hurry up", "say it faster", "you are talking too slowly", "too slowly", "talking too slowly",
                "that is too slow", "quicker please", "speak up the pace", "you are too slow", "a bit faster", "go faster"),
+    # Follow-ups about what was just said: they need a topic, and the dialogue answers from it.
+    "explain": ("why", "why is that", "why does that help", "how does that help", "how come", "tell me more",
+                "tell me more about that", "more about that", "what do you mean", "explain that", "explain",
+                "why that", "why is that good", "why does it work", "how does that work", "go into more detail"),
+    "what_else": ("what else", "anything else", "what else can i do", "what else could it be", "what other things",
+                  "any other tips", "what other causes", "what else helps", "something else", "any others",
+                  "what about others", "the next thing"),
     "help": ("help", "what can i ask", "what can you do", "what can i say", "what do you know",
              "options", "what are my options", "how does this work", "what can you tell me",
              "what can you help with", "what do you do", "commands", "instructions", "what can i ask you"),
@@ -59,7 +67,9 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((intent, re.compile(patt
     ("start_over", r"\bstart (over|again)\b|\bfrom the (top|beginning|start)\b|\brestart\b"),
     ("repeat", r"\b(repeat|pardon)\b|\bone more time\b|\bsay (that|it) again\b|\bcome again\b"),
     ("previous", r"\bgo back\b|\bprevious\b|\bback (a|one) step\b"),
-    ("next", r"\bnext\b|\bcontinue\b|\bgo on\b|\bkeep going\b|\btell me more\b"),
+    ("explain", r"\btell me more\b|\bwhy (is|does) that\b|\bhow does that (help|work)\b"),
+    ("what_else", r"\bwhat else\b|\banything else\b"),
+    ("next", r"\bnext\b|\bcontinue\b|\bgo on\b|\bkeep going\b"),
     ("stop", r"\bstop\b|\benough\b|\bquiet\b|\bshut up\b|\bhush\b|\bsilence\b"),
     # Leaving ends the session, so only a farewell that closes the utterance counts ('okay bye then',
     # not 'bye can a pizza', which is how a recognizer heard 'order me a pizza').

@@ -14,9 +14,16 @@ A question's form ('could that be it', 'what helps') lifts the entries it asks
 for (the pack's ``question_forms``), among those its words already fit, so
 words that fit topics of two groups are settled by how the question is put.
 
+With a sentence encoder (:mod:`.meaning`), each candidate also gets a score
+for closeness of meaning to its phrasings, and the two are blended with
+measured weights (``bench/sweep_matcher.py``): the words catch misheard and
+exact terms, the meaning catches what nobody wrote down ('how do I calm the
+muscles down'). Without one, the words alone decide.
+
 Confidence then discounts the best score by its margin over the runner-up,
 so a question that fits two topics equally well is clarified, not guessed.
-Red flags are found first, anywhere in the text (see :mod:`.redflags`).
+Red flags are found first, anywhere in the text, by pattern (see :mod:`.redflags`)
+or by meaning; either one warns.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 
 from voice_assistant.knowledge import KnowledgePack
-from voice_assistant.nlu.commands import match_command, match_command_loosely
+from voice_assistant.nlu.commands import COMMAND_PHRASES, match_command, match_command_loosely
+from voice_assistant.nlu.meaning import MeaningScorer
 from voice_assistant.nlu.normalize import normalize, stem
-from voice_assistant.nlu.redflags import RedFlagHit, find_red_flags, reassurance_spans
+from voice_assistant.nlu.redflags import RedFlagHit, explained_flags, find_red_flags, reassurance_spans
+from voice_assistant.nlu.semantic import Encoder
 from voice_assistant.nlu.spelling import Speller, english_words
 
 STOPWORDS = frozenset("""
@@ -43,8 +54,9 @@ makes made thing things something anything really bit lot much many way one tell
 
 
 # A question starts a clause: 'my back is does not weak' (a garbled report) asks nothing.
-_QUESTION_WORDS = (r"what|how|why|when|where|which|should|could|can i|can you|is it|is this|do i|does|will|"
-                   r"tell me|explain")
+# 'when' asks only before a verb ('when should i ...'); 'when i bent down' is a clause of time.
+_QUESTION_WORDS = (r"what|how|why|when(?= (should|do|does|is|are|will|can|would|could|might|must)\b)|where|which|"
+                   r"should|could|can i|can you|is it|is this|do i|does|will|tell me|explain")
 _QUESTION = re.compile(rf"(^|\b(and|but|so|also|then|please)\s)({_QUESTION_WORDS})\b")
 # Where a question starts inside a longer utterance, after the filler words are gone
 # ('i can still feel my legs fine [so] what is causing this').
@@ -65,6 +77,16 @@ class MatcherSettings:
     topic_after_red_flag_threshold: float = 0.6
     #: Added to the score of an entry the question's form asks for (bench/sweep_asr.py docstring).
     question_form_bonus: float = 0.1
+    #: Share of the meaning score (the classifier's probability) in the blend; 0 ignores the encoder.
+    semantic_weight: float = 0.4
+    #: Scales the classifier's logits before the softmax (under 1: softer probabilities).
+    semantic_sharpness: float = 1.0
+    #: Cosine with a candidate's phrasing that anchors an answer without any of its keywords.
+    semantic_anchor: float = 0.6
+    #: A clause warns by meaning when a red flag is its likeliest reading, with this probability.
+    symptom_threshold: float = 0.5
+    #: ... and its words come within this cosine of one of that flag's own phrasings.
+    symptom_closeness: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -97,7 +119,10 @@ class Matcher:
     """Matches utterances against one knowledge pack. Build once, call :meth:`match` per utterance."""
 
     def __init__(self, pack: KnowledgePack, settings: MatcherSettings | None = None,
-                 known_words: frozenset[str] | None = None) -> None:
+                 known_words: frozenset[str] | None = None, encoder: Encoder | None = None,
+                 cache_dir: Path | None = None, model_key: str = "") -> None:
+        """``encoder`` adds matching by meaning; its phrase embeddings are cached in ``cache_dir``
+        under ``model_key`` (which names the model file)."""
         self.pack = pack
         self.settings = settings or MatcherSettings()
         self._candidates = [_candidate(e.id, False, e.examples, e.keywords, e.title) for e in pack.entries]
@@ -120,6 +145,17 @@ class Matcher:
         words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
         self._forms = [(form, _indices_of(self._candidates, pack.answering(form))) for form in pack.question_forms]
         self._speller = Speller(words, english_words() if known_words is None else known_words)
+        self.meaning: MeaningScorer | None = None
+        if encoder is not None and self.settings.semantic_weight > 0:
+            phrasings = [(e.id, (*e.examples, e.title)) for e in pack.entries]
+            phrasings += [(d.id, d.examples) for d in pack.declines]
+            commands = tuple(phrase for phrases in COMMAND_PHRASES.values() for phrase in phrases)
+            self.meaning = MeaningScorer(pack, encoder, phrasings, cache_dir, model_key, commands)
+
+    def prepare(self, texts: list[str]) -> None:
+        """Embed several utterances in one batch before matching each (a recognizer's hypotheses)."""
+        if self.meaning is not None:
+            self.meaning.prepare([self._speller.correct(normalize(t, self.pack.confusions)) for t in texts])
 
     def match(self, text: str) -> Match:
         normalized = self._speller.correct(normalize(text, self.pack.confusions))
@@ -129,6 +165,8 @@ class Matcher:
         command = None if flags else match_command(normalized)
         if command is not None:
             return Match("command", command.intent, command.confidence, normalized)
+        if not flags and self.meaning is not None:
+            flags = self._symptoms_by_meaning(normalized)
         if not flags:
             out_of_scope = self._out_of_scope(normalized)
             if out_of_scope is not None:
@@ -136,7 +174,8 @@ class Matcher:
         # Score what is left once the red-flag words are removed, so the
         # symptom itself does not pull in an unrelated topic.
         rest = _without_spans(normalized, [hit.span for hit in flags]) if flags else normalized
-        scores = self.scores(_the_question_after_a_reassurance(rest))
+        question = _the_question_after_a_reassurance(rest)
+        scores, closeness = self._blend(question)
         ranked = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
         best, second = ranked[0], ranked[1]
         margin = scores[best] - scores[second]
@@ -150,12 +189,13 @@ class Matcher:
             asks = _asks_something(normalized, [hit.span for hit in flags])
             topic = top.id if (confident and not top.is_decline and asks) else None
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
-        if not flags and confidence < self.settings.answer_threshold:
-            # Not a confident question: maybe a command said in other words ('whoa, too fast').
+        anchored = self._anchored(top, rest) or closeness[best] >= self.settings.semantic_anchor
+        if confidence < self.settings.answer_threshold or top.is_decline or not anchored:
+            # Not a question about a topic: maybe a command said in other words ('whoa, too fast').
             loose = match_command_loosely(normalized)
             if loose is not None:
                 return Match("command", loose.intent, loose.confidence, normalized)
-        if scores[best] >= self.settings.clarify_threshold and not self._anchored(top, rest):
+        if scores[best] >= self.settings.clarify_threshold and not anchored:
             # One incidental word ('best', 'funny') is not enough to answer on.
             return Match("decline", "off_topic", confidence, normalized)
         if confidence >= self.settings.answer_threshold:
@@ -167,8 +207,26 @@ class Matcher:
                 return Match("clarify", None, confidence, normalized, choices=(top.id, runner.id))
         return Match("decline", "off_topic", confidence, normalized)
 
+    def _symptoms_by_meaning(self, normalized: str) -> tuple[RedFlagHit, ...]:
+        s = self.settings
+        reports = self.meaning.reported_symptoms(normalized, s.symptom_threshold, s.symptom_closeness)
+        explained = explained_flags(self.pack, normalized)
+        hits = [RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words) for r in reports
+                if r.flag_id not in explained]
+        return tuple(sorted(hits, key=lambda hit: hit.span))
+
+    def _blend(self, question: str) -> tuple[list[float], list[float]]:
+        """Word scores blended with closeness of meaning; and the raw cosines (zeros without an encoder)."""
+        words = self.scores(question)
+        if self.meaning is None or not question.strip():
+            return words, [0.0] * len(words)
+        s = self.settings
+        probabilities, cosines = self.meaning.topic_scores(question, s.semantic_sharpness)
+        blended = (1.0 - s.semantic_weight) * np.asarray(words) + s.semantic_weight * probabilities
+        return blended.tolist(), cosines.tolist()
+
     def scores(self, normalized: str) -> list[float]:
-        """Score of every candidate (entries, then declines) in 0..1.
+        """Word score of every candidate (entries, then declines) in 0..1.
 
         A blend of the best idf-weighted cosine between the question's content
         words and one example phrasing, and how much of the question's weight

@@ -20,7 +20,8 @@ from voice_assistant.knowledge import KnowledgePack
 # if they overlap it, so "no numbness but I can't feel my leg" still warns.
 _REASSURANCE = re.compile(
     r"\b(no|not|never|without|not any|no more|none of)\s(\w+\s){0,2}?"
-    r"(numb|numbness|weak|weakness|tingling|problem|problems|trouble|issue|issues|loss|leaking|accidents?)\b"
+    r"(numb|numbness|weak|weakness|tingling|problem|problems|trouble|issue|issues|loss|leaking|accidents?|"
+    r"blood|bleeding)\b"
     r"|\b(can|could|am able to)\s(still\s)?(?!(not|barely|hardly|scarcely|no|never)\b)(\w+\s)?(feel|move|control|hold|walk|keep|stand)\b"
     r"|\b(is|are|was|were|feel|feels)\s(not|never)\s(\w+\s)?(numb|weak|dead)\b"
 )
@@ -82,6 +83,21 @@ def find_red_flags(pack: KnowledgePack, normalized: str) -> tuple[RedFlagHit, ..
                 continue
             break
     return tuple(sorted(hits, key=lambda hit: hit.span))
+
+
+def explained_flags(pack: KnowledgePack, normalized: str) -> frozenset[str]:
+    """Flags whose words are in the text but which the text itself explains away: a pattern's
+    'unless' ('the pain goes down the right side of my body') or a plain reassurance. Meaning
+    alone must not raise them again; the pack's author has said what that wording means."""
+    reassured = _absence_spans(normalized) + fine_spans(normalized)
+    explained = set()
+    for flag in pack.red_flags:
+        for pattern, unless in zip_longest(flag.patterns, flag.exceptions):
+            found = pattern.search(normalized)
+            if found and ((unless is not None and unless.search(normalized))
+                          or any(overlaps(found.span(), span) for span in reassured)):
+                explained.add(flag.id)
+    return frozenset(explained)
 
 
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -1,0 +1,136 @@
+"""What an utterance means, by sentence embeddings: which topic it asks about, which symptom it reports.
+
+:class:`MeaningScorer` embeds the pack once (every entry's and decline's example
+phrasings and title, every red flag's descriptions) and then, per utterance:
+
+* :meth:`topic_scores`: a classifier's probability for each of the matcher's candidates
+  (and the best cosine with one of its phrasings);
+* :meth:`reported_symptoms`: the red flags that an utterance, or one of its clauses, most
+  likely describes, of everything the pack knows. A clause that
+  plainly says a symptom is absent ("I can still feel my legs") reports nothing, so a plain
+  "no numbness" still cancels; a hedge ("I'm not sure I can feel my leg") does not.
+
+Embeddings of recent texts are kept (a recognizer's hypotheses repeat), and
+:meth:`prepare` embeds many texts in one batch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voice_assistant.knowledge import KnowledgePack
+from voice_assistant.nlu.normalize import normalize
+from voice_assistant.nlu.redflags import reassurance_spans
+from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
+
+# Clauses of a spoken sentence: a report and a question are often joined ('my legs are jelly and what
+# causes this'); punctuation is gone by the time text is normalized, so the joining words mark them.
+_CLAUSE_BREAK = re.compile(r"\s(?:but|and|so|because|since|then|also|plus|though|although)\s")
+_MIN_CLAUSE_WORDS = 4
+_CACHE_SIZE = 512
+_FLAG = "flag:"
+_COMMAND = "command:"
+
+
+@dataclass(frozen=True)
+class SymptomReport:
+    """A red flag found by meaning: the flag, the words that said it, and how close they came."""
+
+    flag_id: str
+    span: tuple[int, int]
+    words: str
+    probability: float
+
+
+class MeaningScorer:
+    """Embedding-based scores of one pack, for the matcher to combine with its word scores.
+
+    One classifier knows every candidate (entries, declines) and every red flag, so a
+    symptom is reported only when it is the likeliest reading of all: a question about
+    the warning signs, or tingling in the arms (an ordinary symptom), reads as its topic.
+    """
+
+    def __init__(self, pack: KnowledgePack, encoder: Encoder, candidates: list[tuple[str, tuple[str, ...]]],
+                 cache_dir: Path | None = None, model_key: str = "", commands: tuple[str, ...] = ()) -> None:
+        """``candidates``: (id, phrasings) in the matcher's order. ``commands``: navigation phrasings,
+        a class of their own, so 'hurry it along' is not read as the nearest symptom."""
+        self.encoder = encoder
+        labels = [ident for ident, _ in candidates] + [_FLAG + flag.id for flag in pack.red_flags]
+        phrases = [(ident, normalize(text, pack.confusions)) for ident, texts in candidates for text in texts]
+        phrases += [(_FLAG + flag.id, normalize(text, pack.confusions)) for flag in pack.red_flags
+                    for text in (*flag.examples, flag.name)]
+        if commands:
+            labels.append(_COMMAND)
+            phrases += [(_COMMAND, text) for text in commands]
+        self.index = PhraseIndex.build(encoder, labels, phrases, cache_dir, model_key)
+        self.classifier = PhraseClassifier.fit(self.index, cache_dir=cache_dir, model_key=model_key)
+        self._topics = np.array([not label.startswith((_FLAG, _COMMAND)) for label in labels])
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def prepare(self, texts: list[str]) -> None:
+        """Embed in one batch the texts (and their clauses) not yet seen."""
+        wanted = [t for t in dict.fromkeys(p for text in texts for p in _clauses(text))
+                  if t and t not in self._cache]
+        if wanted:
+            for text, vector in zip(wanted, self.encoder.encode(wanted)):
+                self._remember(text, vector)
+
+    def vector(self, text: str) -> np.ndarray:
+        found = self._cache.get(text)
+        if found is None:
+            found = self.encoder.encode([text])[0]
+            self._remember(text, found)
+        else:
+            self._cache.move_to_end(text)
+        return found
+
+    def topic_scores(self, text: str, sharpness: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate, in the matcher's order: the classifier's probability (among topics and
+        declines), and the best cosine with one of its phrasings."""
+        vector = self.vector(text)
+        count = int(self._topics.sum())
+        probabilities = self.classifier.probabilities(vector, self._topics, sharpness)[:count]
+        return probabilities, self.index.scores(vector)[:count]
+
+    def reported_symptoms(self, text: str, threshold: float, closeness: float = 0.0) -> list[SymptomReport]:
+        """Red flags that the text, or one of its clauses, most likely reports (probability at least
+        ``threshold`` and above every other reading, and within ``closeness`` cosine of one of the
+        flag's own phrasings: far from everything, the likeliest class means little); strongest
+        first, one per flag."""
+        found: dict[str, SymptomReport] = {}
+        self.prepare([text])
+        for clause in _clauses(text):
+            if reassurance_spans(clause):
+                continue
+            vector = self.vector(clause)
+            probabilities = self.classifier.probabilities(vector)
+            best = int(np.argmax(probabilities))
+            label = self.index.labels[best]
+            if (label.startswith(_FLAG) and probabilities[best] >= threshold
+                    and self.index.scores(vector)[best] >= closeness):
+                start = text.find(clause)
+                report = SymptomReport(label[len(_FLAG):], (start, start + len(clause)), clause,
+                                       float(probabilities[best]))
+                if report.flag_id not in found or found[report.flag_id].probability < report.probability:
+                    found[report.flag_id] = report
+        return sorted(found.values(), key=lambda r: -r.probability)
+
+    def _remember(self, text: str, vector: np.ndarray) -> None:
+        self._cache[text] = vector
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+
+def _clauses(text: str) -> list[str]:
+    """The whole text, then each clause of it long enough to say something on its own."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(f" {text} ")]
+    parts = [p for p in parts if len(p.split()) >= _MIN_CLAUSE_WORDS]
+    return [text, *(p for p in parts if p != text)]
+
+
+__all__ = ["MeaningScorer", "SymptomReport"]

@@ -36,6 +36,34 @@ def load_figures(out_dir: Path) -> tuple[dict | None, ...]:
     return tuple(_load(out_dir / f"{name}.json") for name in names)
 
 
+SET_NAMES = {"dev_set": "dev (tuned on)", "dev_paraphrases": "paraphrases (tuned on)",
+             "holdout_set": "holdout", "blind_set": "blind set 1", "blind_set_2": "blind set 2"}
+
+
+def understanding_section(suite: dict | None) -> list[str]:
+    """Typed questions on every set, words only against words and meaning (bench_matcher --suite)."""
+    if suite is None:
+        return ["_Understanding benchmark not run._", ""]
+    modes = suite["modes"]
+    lines = ["| set | items | words only | words + meaning | red flags caught (meaning) | false alarms | "
+             "off-topic answered |", "|---|---|---|---|---|---|---|"]
+    for name, items in suite["sets"].items():
+        words, meaning = modes["words"]["scores"][name], modes["meaning"]["scores"][name]
+        caught = sum(v["caught"] for v in meaning["red_flag_recall_per_kind"].values())
+        lines.append(f"| {SET_NAMES.get(name, name)} | {items} | {_pct(words['overall']['accuracy'])} | "
+                     f"**{_pct(meaning['overall']['accuracy'])}** | {_pct(meaning['red_flag_recall'])} "
+                     f"({caught}/{meaning['red_flag_items']}) | {_pct(meaning['red_flag_false_alarm_rate'])} | "
+                     f"{_pct(meaning['off_topic_answered_rate'])} |")
+    lines.append("")
+    for mode, label in (("words", "Words only"), ("meaning", "Words + meaning")):
+        figures, dev = modes[mode], modes[mode]["scores"]["dev_set"]
+        lines.append(f"{label}: match time median {dev['match_ms_median']:.1f} ms, p95 {dev['match_ms_p95']:.1f} ms "
+                     f"(an utterance never heard before); start-up {figures['startup_s_median']:.2f} s "
+                     f"(median of 3, caches warm); peak memory of `voice-assistant ask` {figures['ask_peak_mb']:.0f} MB.")
+    lines += ["", "Command: `python bench/bench_matcher.py --suite --json > bench/out/matcher_suite.json`", ""]
+    return lines
+
+
 def _pct(value) -> str:
     return "-" if value is None else f"{value:.1%}"
 
@@ -238,6 +266,8 @@ def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None 
              f"Generated {info['date']} at revision `{info['revision']}` on {info['machine']}, by "
              "`bench/run_all`. Every figure below is read from the benchmarks' JSON output "
              f"(`{out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}`).", "",
+             "## Typed questions: understanding by meaning", "",
+             *understanding_section(_load(out_dir / "matcher_suite.json")),
              "## Typed questions (dev set)", "", *typed_section(dev, holdout),
              "## Spoken questions (PocketSphinx, synthetic voices)", "", *speech_section(speech),
              "## Hands-free loop: latency, start-up, memory", "", *loop_section(loop, loop_noisy),
@@ -257,6 +287,8 @@ def readme_block(out_dir: Path, info: dict) -> str:
     lines = [f"Written {info['date']} at revision `{info['revision']}` on {info['machine']} by "
              "`bench/run_all`, which writes these tables here and in "
              "[bench/REPORT.md](bench/REPORT.md) from the same JSON.", "",
+             "**Typed questions, every set** (`python bench/bench_matcher.py --suite`):", "",
+             *understanding_section(_load(out_dir / "matcher_suite.json")),
              "**Typed questions** (`python bench/bench_matcher.py`, dev set):", "", *typed_section(dev, holdout),
              "**Spoken questions** through PocketSphinx (`python bench/bench_speech.py`):", "",
              *speech_section(speech),

@@ -104,33 +104,30 @@ class SentenceEncoder:
     """Turns sentences into unit vectors whose dot product measures closeness of meaning."""
 
     def __init__(self, folder: Path) -> None:
-        from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
         self.folder = folder
         try:
             config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
             self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-            weights = load_file(str(folder / "model.safetensors"))
-        except (OSError, ValueError, KeyError, json.JSONDecodeError, Exception) as exc:  # tokenizers raises Exception
+            self._heads = int(config["num_attention_heads"])
+            self._eps = float(config.get("layer_norm_eps", 1e-12))
+            self._load(_SafetensorsFile(folder / "model.safetensors"), int(config["num_hidden_layers"]))
+        except KeyError as exc:
+            raise ModelError(f"{folder / 'model.safetensors'} is not a BERT encoder: no {exc}",
+                             f"use {MODEL_NAME}") from None
+        except Exception as exc:  # noqa: BLE001 - tokenizers and safetensors raise plain Exception
             raise ModelError(f"cannot load the sentence encoder from {folder}: {exc}",
                              "reinstall it: ./scripts/setup") from None
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(_MAX_TOKENS)
-        self._heads = int(config["num_attention_heads"])
-        self._eps = float(config.get("layer_norm_eps", 1e-12))
-        try:
-            self._load(weights, int(config["num_hidden_layers"]))
-        except KeyError as exc:
-            raise ModelError(f"{folder / 'model.safetensors'} is not a BERT encoder: no tensor {exc}",
-                             f"use {MODEL_NAME}") from None
         self.dimension = self._word.shape[1]
 
-    def _load(self, w: dict[str, np.ndarray], layers: int) -> None:
+    def _load(self, weights: "_SafetensorsFile", layers: int) -> None:
         def get(name: str) -> np.ndarray:
             for prefix in ("", "bert.", "0.auto_model."):
-                if prefix + name in w:
-                    return w[prefix + name].astype(np.float32)
+                if prefix + name in weights.names:
+                    return weights.tensor(prefix + name)
             raise KeyError(name)
 
         self._word = get("embeddings.word_embeddings.weight")
@@ -143,12 +140,13 @@ class SentenceEncoder:
             # Query, key and value as one product: one matrix multiply instead of three.
             qkv = np.concatenate([get(p + f"attention.self.{n}.weight") for n in ("query", "key", "value")])
             qkv_bias = np.concatenate([get(p + f"attention.self.{n}.bias") for n in ("query", "key", "value")])
+            # Transposed views, not copies: the matrix products read them as they are.
             self._layers.append(_Layer(
-                qkv.T.copy(), qkv_bias,
-                get(p + "attention.output.dense.weight").T.copy(), get(p + "attention.output.dense.bias"),
+                qkv.T, qkv_bias,
+                get(p + "attention.output.dense.weight").T, get(p + "attention.output.dense.bias"),
                 (get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias")),
-                get(p + "intermediate.dense.weight").T.copy(), get(p + "intermediate.dense.bias"),
-                get(p + "output.dense.weight").T.copy(), get(p + "output.dense.bias"),
+                get(p + "intermediate.dense.weight").T, get(p + "intermediate.dense.bias"),
+                get(p + "output.dense.weight").T, get(p + "output.dense.bias"),
                 (get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias")),
             ))
 
@@ -165,13 +163,42 @@ class SentenceEncoder:
             result[batch] = self._encode_batch([encodings[i].ids for i in batch])
         return result
 
+    def encode_spans(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """The whole text's vector, then one per character span of it, from a single pass.
+
+        A span's vector pools the span's own tokens, which have seen the whole sentence: the
+        clauses of an utterance cost nothing more than the utterance (one pass, not one each).
+        """
+        encoding = self._tokenizer.encode(text)
+        hidden = self._hidden_states([encoding.ids])[0]
+        masks = [np.ones(len(encoding.ids), dtype=np.float32)]
+        for start, end in spans:
+            masks.append(np.array([float(a < end and b > start and a != b) for a, b in encoding.offsets],
+                                  dtype=np.float32))
+        mask = np.stack(masks)
+        pooled = (mask @ hidden) / np.maximum(mask.sum(1, keepdims=True), 1.0)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
     def _encode_batch(self, ids_list: list[list[int]]) -> np.ndarray:
+        hidden, mask = self._hidden_states(ids_list), self._mask(ids_list)
+        pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    @staticmethod
+    def _mask(ids_list: list[list[int]]) -> np.ndarray:
         length = max(len(ids) for ids in ids_list)
-        ids = np.zeros((len(ids_list), length), dtype=np.int64)
         mask = np.zeros((len(ids_list), length), dtype=np.float32)
         for row, token_ids in enumerate(ids_list):
-            ids[row, :len(token_ids)] = token_ids
             mask[row, :len(token_ids)] = 1.0
+        return mask
+
+    def _hidden_states(self, ids_list: list[list[int]]) -> np.ndarray:
+        """The last layer's token vectors, (batch, tokens, width); padding rows are garbage."""
+        length = max(len(ids) for ids in ids_list)
+        ids = np.zeros((len(ids_list), length), dtype=np.int64)
+        for row, token_ids in enumerate(ids_list):
+            ids[row, :len(token_ids)] = token_ids
+        mask = self._mask(ids_list)
         x = self._word[ids] + self._position[:length] + self._type
         x = _layer_norm(x, *self._embed_norm, self._eps)
         batch, heads = len(ids_list), self._heads
@@ -187,8 +214,41 @@ class SentenceEncoder:
             x = _layer_norm(x + context @ layer.out + layer.out_bias, *layer.norm1, self._eps)
             hidden = _gelu(x @ layer.up + layer.up_bias)
             x = _layer_norm(x + hidden @ layer.down + layer.down_bias, *layer.norm2, self._eps)
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return x
+
+
+class _SafetensorsFile:
+    """Reads float tensors from a .safetensors file one at a time, by plain reads.
+
+    The format is an 8-byte header length, a JSON header (dtype, shape and byte offsets of
+    each tensor), then the raw data. The ``safetensors`` package memory-maps the file or reads it
+    whole, which holds the weights twice at start-up (230 MB peak instead of 150 MB).
+    """
+
+    _DTYPES = {"F32": np.float32, "F16": np.float16}
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as handle:
+            size = int.from_bytes(handle.read(8), "little")
+            if not 2 <= size <= 100_000_000:
+                raise ValueError(f"{path} is not a safetensors file")
+            self._header = json.loads(handle.read(size))
+        self._header.pop("__metadata__", None)
+        self._data_start = 8 + size
+        self.names = frozenset(self._header)
+
+    def tensor(self, name: str) -> np.ndarray:
+        info = self._header[name]
+        dtype = self._DTYPES.get(info["dtype"])
+        if dtype is None:
+            raise ValueError(f"{self.path}: tensor {name} is {info['dtype']}, expected F32 or F16")
+        start, end = info["data_offsets"]
+        count = (end - start) // np.dtype(dtype).itemsize
+        with self.path.open("rb") as handle:
+            handle.seek(self._data_start + start)
+            values = np.fromfile(handle, dtype=dtype, count=count)
+        return values.reshape(info["shape"]).astype(np.float32, copy=False)
 
 
 def file_digest(path: Path) -> str:

@@ -30,7 +30,7 @@ from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
 
 # Clauses of a spoken sentence: a report and a question are often joined ('my legs are jelly and what
 # causes this'); punctuation is gone by the time text is normalized, so the joining words mark them.
-_CLAUSE_BREAK = re.compile(r"\s(?:but|and|so|because|since|then|also|plus|though|although)\s")
+_CLAUSE_BREAK = re.compile(r"\s(?:but|and|so|because|since|then|also|plus|though|although)(?=\s)")
 _MIN_CLAUSE_WORDS = 4
 _CACHE_SIZE = 512
 _FLAG = "flag:"
@@ -73,12 +73,32 @@ class MeaningScorer:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def prepare(self, texts: list[str]) -> None:
-        """Embed in one batch the texts (and their clauses) not yet seen."""
-        wanted = [t for t in dict.fromkeys(p for text in texts for p in _clauses(text))
-                  if t and t not in self._cache]
+        """Embed in one batch the texts not yet seen."""
+        wanted = [t for t in dict.fromkeys(texts) if t and t not in self._cache]
         if wanted:
             for text, vector in zip(wanted, self.encoder.encode(wanted)):
                 self._remember(text, vector)
+
+    def _clause_vectors(self, text: str) -> list[tuple[tuple[int, int], np.ndarray]]:
+        """(span, vector) of the whole text and of each clause long enough to say something alone.
+
+        With an encoder that pools spans of one pass (the real one) the clauses cost nothing
+        more; otherwise each clause is embedded on its own."""
+        spans = _clause_spans(text)
+        key = "\x00clauses\x00" + text
+        found = self._cache.get(key)
+        if found is None:
+            if hasattr(self.encoder, "encode_spans"):
+                found = self.encoder.encode_spans(text, spans)
+            else:
+                found = self.encoder.encode([text, *(text[a:b] for a, b in spans)])
+            self._remember(key, found)
+            self._remember(text, found[0])
+        return list(zip([(0, len(text)), *spans], found))
+
+    def forget(self) -> None:
+        """Drop the remembered embeddings (for timing an utterance as heard for the first time)."""
+        self._cache.clear()
 
     def vector(self, text: str) -> np.ndarray:
         found = self._cache.get(text)
@@ -103,18 +123,16 @@ class MeaningScorer:
         flag's own phrasings: far from everything, the likeliest class means little); strongest
         first, one per flag."""
         found: dict[str, SymptomReport] = {}
-        self.prepare([text])
-        for clause in _clauses(text):
+        for (start, end), vector in self._clause_vectors(text):
+            clause = text[start:end]
             if reassurance_spans(clause):
                 continue
-            vector = self.vector(clause)
             probabilities = self.classifier.probabilities(vector)
             best = int(np.argmax(probabilities))
             label = self.index.labels[best]
             if (label.startswith(_FLAG) and probabilities[best] >= threshold
                     and self.index.scores(vector)[best] >= closeness):
-                start = text.find(clause)
-                report = SymptomReport(label[len(_FLAG):], (start, start + len(clause)), clause,
+                report = SymptomReport(label[len(_FLAG):], (start, end), clause,
                                        float(probabilities[best]))
                 if report.flag_id not in found or found[report.flag_id].probability < report.probability:
                     found[report.flag_id] = report
@@ -126,11 +144,16 @@ class MeaningScorer:
             self._cache.popitem(last=False)
 
 
-def _clauses(text: str) -> list[str]:
-    """The whole text, then each clause of it long enough to say something on its own."""
-    parts = [p.strip() for p in _CLAUSE_BREAK.split(f" {text} ")]
-    parts = [p for p in parts if len(p.split()) >= _MIN_CLAUSE_WORDS]
-    return [text, *(p for p in parts if p != text)]
+def _clause_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the clauses of ``text`` with enough words to say something alone;
+    none when the text is one clause."""
+    edges = [0]
+    for found in _CLAUSE_BREAK.finditer(text):
+        edges += [found.start(), found.end()]
+    edges.append(len(text))
+    spans = [(edges[i], edges[i + 1]) for i in range(0, len(edges), 2)]
+    spans = [(a, b) for a, b in spans if len(text[a:b].split()) >= _MIN_CLAUSE_WORDS]
+    return [] if spans == [(0, len(text))] else spans
 
 
 __all__ = ["MeaningScorer", "SymptomReport"]

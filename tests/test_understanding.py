@@ -1,0 +1,144 @@
+"""Understanding by meaning (issue 14): red flags in any words, the article's emergencies first,
+answers that lead with substance, and follow-ups that stay on the topic just spoken."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import load_cases
+from voice_assistant.app import build_core
+from voice_assistant.dialogue import Dialogue, DialogueState
+
+REMEDIES = ("compress", "exercise", "painkiller", "shoes", "massage", "habits")
+CAUSES = ("physical work", "injuries", "sleeping or sitting", "weak back muscles")
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("is it normal that I can't hold it in", "bladder_or_bowel_control"),
+    ("I keep having little accidents, I can't make it to the bathroom", "bladder_or_bowel_control"),
+    ("I can't tell when I need to pee anymore", "bladder_or_bowel_control"),
+    ("I'm wobbly and I almost fell over twice", "loss_of_balance"),
+    ("I can't walk straight, I keep stumbling", "loss_of_balance"),
+    ("my arms feel like jelly", "limb_weakness"),
+    ("I can't feel anything when I touch my thigh", "loss_of_feeling_in_limb"),
+    ("there's blood in my pee and my lower back keeps cramping", "possible_gallstones_or_kidney"),
+    ("could it be my kidneys, I'm barely peeing", "possible_gallstones_or_kidney"),
+    ("I was told I have gallstones and now my upper back is spasming", "possible_gallstones_or_kidney"),
+    ("I fell off a ladder and the pain in my back is terrible", "severe_pain_after_accident"),
+    ("was in a car crash yesterday and my back is agony", "severe_pain_after_accident"),
+])
+def test_red_flags_are_heard_in_other_words(matcher, text, flag):
+    match = matcher.match(text)
+    assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match
+
+
+@pytest.mark.parametrize("text", [
+    "my legs feel like cooked spaghetti and will not hold me",   # no pattern names this: meaning does
+    "i have to hang on to the furniture or i tip over",
+])
+def test_meaning_warns_where_no_pattern_does(matcher, words_matcher, text):
+    assert matcher.match(text).kind == "red_flag"
+    assert words_matcher.match(text).kind != "red_flag"
+
+
+@pytest.mark.parametrize("text", [
+    "no numbness, just a stiff back, what causes that",
+    "I can still feel my legs fine, what helps the pain",
+    "my balance is fine, how do I ease it",
+    "the pain goes down the right side of my body",   # the pack's 'unless': pain on one side is not numbness
+])
+def test_a_plain_reassurance_still_cancels(matcher, text):
+    assert matcher.match(text).kind != "red_flag"
+
+
+@pytest.mark.parametrize("text", [
+    "call my sister", "how do I get rid of a sore throat", "my knee hurts when I go up the stairs",
+    "what's the weather like tomorrow", "set a timer for ten minutes", "go on to the next bit",
+    "you're dragging, hurry it along", "I have a cold and a runny nose", "how do I fix a flat tyre",
+])
+def test_requests_outside_the_article_never_warn_or_answer(matcher, text):
+    match = matcher.match(text)
+    assert match.kind in ("decline", "command"), match
+
+
+def test_the_article_s_emergencies_lead_with_their_own_warning(dialogue):
+    reply, _ = dialogue.step(DialogueState(), "I was told I have gallstones and now my upper back is spasming")
+    assert reply.chunks[0].startswith("This may need the emergency room")
+    reply, _ = dialogue.step(DialogueState(), "I fell off a ladder and the pain in my back is terrible")
+    assert reply.chunks[0].startswith("See a doctor straight away")
+    both, _ = dialogue.step(DialogueState(), "I have kidney stones and my back is cramping and I can't feel my leg")
+    assert both.kind == "red_flag" and "losing feeling in an arm or a leg" in both.text
+    assert "emergency room" in both.chunks[0]
+
+
+def test_every_how_do_i_ease_it_answer_names_the_remedies_first(dialogue):
+    asked = [case["text"] for case in load_cases("dev_set.yaml") + load_cases("dev_paraphrases.yaml")
+             if case["kind"] == "answer" and case["intent"] == "relief_overview"]
+    assert len(asked) >= 20
+    for text in asked:
+        reply, _ = dialogue.step(DialogueState(), text)
+        if reply.intent == "relief_overview":
+            first = reply.chunks[0].lower()
+            assert all(remedy in first for remedy in REMEDIES), (text, first)
+
+
+def test_every_why_does_it_happen_answer_names_the_causes_first(dialogue):
+    asked = [case["text"] for case in load_cases("dev_set.yaml") + load_cases("dev_paraphrases.yaml")
+             if case["kind"] == "answer" and case["intent"] == "causes_overview"]
+    assert len(asked) >= 15
+    for text in asked:
+        reply, _ = dialogue.step(DialogueState(), text)
+        if reply.intent == "causes_overview":
+            first = reply.chunks[0].lower()
+            assert all(cause in first for cause in CAUSES), (text, first)
+
+
+def test_the_severe_pain_caution_follows_the_help(dialogue):
+    reply, state = dialogue.step(DialogueState(), "how do I get rid of a back spasm")
+    assert "doctor straight away" not in reply.chunks[0]
+    caution, _ = dialogue.step(state, "next")
+    assert "severe" in caution.text and "doctor straight away" in caution.text
+
+
+def test_why_after_a_step_explains_that_step(dialogue):
+    state = DialogueState()
+    for said in ("should I use ice or heat",):
+        _, state = dialogue.step(state, said)
+    assert state.topic == "relief_compresses"
+    why, after = dialogue.step(state, "why")
+    assert why.intent == "explain" and "blood" in why.text and after.topic == "relief_compresses"
+    more, _ = dialogue.step(state, "tell me more")
+    assert more.text == why.text
+
+
+def test_tell_me_more_without_a_reason_goes_on_within_the_topic(dialogue):
+    _, state = dialogue.step(DialogueState(), "what are the symptoms of a back spasm")
+    more, after = dialogue.step(state, "tell me more")
+    assert after.topic == "symptoms" and after.chunk == 1 and more.intent == "explain"
+
+
+def test_what_else_moves_to_the_next_item_of_the_same_list(dialogue):
+    _, state = dialogue.step(DialogueState(), "should I use ice or heat")
+    assert state.chunk == 0  # compresses has two chunks: 'what else' skips the second
+    other, after = dialogue.step(state, "what else")
+    assert after.topic == "relief_exercise" and other.text.startswith("Step two")
+    _, last = dialogue.step(DialogueState(), "what habits should i change")
+    end, _ = dialogue.step(last, "what else")
+    assert "last one" in end.text
+
+
+def test_follow_ups_with_no_topic_say_what_can_be_asked(dialogue):
+    reply, _ = dialogue.step(DialogueState(), "why")
+    assert reply.kind == "command" and "not started a topic" in reply.text
+
+
+def test_without_an_encoder_the_assistant_says_so_and_answers_by_words(monkeypatch):
+    monkeypatch.setattr("voice_assistant.app.installed_package_model", lambda: None)
+    monkeypatch.setattr("voice_assistant.app.project_models_dir", lambda: __import__("pathlib").Path("/nonexistent"))
+    monkeypatch.setattr("voice_assistant.app.user_models_dir", lambda: __import__("pathlib").Path("/nonexistent"))
+    notices = []
+    core = build_core(env={}, notify=notices.append)
+    assert core.matcher.meaning is None
+    assert "words only" in notices[0]
+    reply, _ = Dialogue(core.matcher).step(DialogueState(), "how do I relieve a back spasm")
+    assert reply.intent == "relief_overview"

@@ -41,18 +41,42 @@ class CachingEncoder:
         return np.stack([self.seen[t] for t in texts]) if texts else self.encoder.encode([])
 
 
+def meaning_alone(pack, encoder, sets) -> int:
+    """Top candidate by the nearest phrasing against by the classifier, for answer and decline questions."""
+    from voice_assistant.nlu.normalize import normalize
+
+    matcher = Matcher(pack, encoder=encoder)
+    meaning = matcher.meaning
+    ids = [candidate.id for candidate in matcher._candidates]  # noqa: SLF001 - a benchmark's look inside
+    declines = {decline.id for decline in pack.declines}
+    for name, cases in sets.items():
+        asked = [case for case in cases if case["kind"] in ("answer", "decline")]
+        right = {"nearest phrasing": 0, "classifier": 0}
+        for case in asked:
+            probabilities, cosines = meaning.topic_scores(normalize(case["text"], pack.confusions))
+            for method, scores in (("nearest phrasing", cosines), ("classifier", probabilities)):
+                got = ids[int(np.argmax(scores))]
+                right[method] += got in declines if case["kind"] == "decline" else got == case["intent"]
+        print(f"{name}: {len(asked)} questions; " + ", ".join(f"{m} {n / len(asked):.1%}" for m, n in right.items()))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs="+", default=[str(ROOT / "tests" / "data" / "dev_set.yaml"),
                                                       str(ROOT / "tests" / "data" / "dev_paraphrases.yaml")])
     parser.add_argument("--grid", nargs="*", default=[], help="setting=v1,v2 (MatcherSettings fields)")
     parser.add_argument("--errors", action="store_true")
+    parser.add_argument("--meaning-alone", action="store_true",
+                        help="compare the nearest phrasing with the classifier, meaning alone, on answer questions")
     args = parser.parse_args()
     if any("blind" in Path(name).name for name in args.set):
         parser.error("blind sets are scored once, by bench/bench_matcher.py, never swept")
     sets = {Path(name).stem: yaml.safe_load(Path(name).read_text(encoding="utf-8")) for name in args.set}
     pack = load_pack()
     encoder = CachingEncoder(SentenceEncoder(installed_package_model()))
+    if args.meaning_alone:
+        return meaning_alone(pack, encoder, sets)
     names = {f.name for f in fields(MatcherSettings)}
     axes = []
     for item in args.grid:

@@ -85,6 +85,8 @@ class MeaningScorer:
         With an encoder that pools spans of one pass (the real one) the clauses cost nothing
         more; otherwise each clause is embedded on its own."""
         spans = _clause_spans(text)
+        if not spans:
+            return [((0, len(text)), self.vector(text))]
         key = "\x00clauses\x00" + text
         found = self._cache.get(key)
         if found is None:

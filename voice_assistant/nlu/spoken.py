@@ -100,6 +100,7 @@ def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = D
 def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     hypotheses = [transcript.text, *transcript.alternatives]
     hypotheses = [h for h in dict.fromkeys(hypotheses) if h.strip()] or [""]
+    matcher.prepare(hypotheses)  # one encoder batch for every hypothesis, not one pass each
     matches = [_as_spoken_command(matcher.match(h)) for h in hypotheses]
     # An overruled alarm neither wins nor votes: it is the best hypothesis with its 'fine' misheard.
     overruled = [rank > 0 and match.kind == "red_flag" and _misheard_fine(matcher, matches[0], match)

@@ -118,10 +118,26 @@ def test_every_entry_is_reachable_by_its_own_examples(matcher, pack):
         assert len(hits) >= len(entry.examples) * 0.8, (entry.id, set(entry.examples) - set(hits))
 
 
-def test_ambiguous_question_asks_which(words_matcher):
-    # A workout is both a cause (exertion) and a kind of relief (exercise); nothing in its words says which.
-    dialogue = Dialogue(words_matcher)
-    reply, state = dialogue.step(DialogueState(), "I did a big workout")
+def _two_topic_pack():
+    """A pack whose two topics share their only content word: nothing in 'a workout' says which."""
+    from voice_assistant.knowledge.model import KnowledgePack
+
+    entry = {"source": "test", "answer": "An answer."}
+    return KnowledgePack.from_dict({
+        "pack": {"id": "t", "title": "t", "source": "t", "language": "en"},
+        "disclaimer": "d", "greeting": "g", "emergency": "e", "scope": "s",
+        "red_flags": [{"id": "f", "name": "f", "source": "t", "examples": ["f"], "patterns": ["zzz"]}],
+        "entries": [{**entry, "id": "cause_exertion", "title": "physical exertion", "group": "causes",
+                     "examples": ["a workout"], "keywords": ["workout"]},
+                    {**entry, "id": "relief_exercise", "title": "gentle exercise", "group": "relief",
+                     "examples": ["a workout"], "keywords": ["workout"]}],
+    })
+
+
+def test_ambiguous_question_asks_which():
+    # Words that fit two topics equally well get a question back, and the answer to it is taken.
+    dialogue = Dialogue(Matcher(_two_topic_pack()))
+    reply, state = dialogue.step(DialogueState(), "yesterday I had a workout at the gym with friends")
     assert reply.kind == "clarify" and set(state.choices) == {"cause_exertion", "relief_exercise"}
     follow, _ = dialogue.step(state, "the first one")
     assert follow.kind == "answer" and follow.intent == state.choices[0]

@@ -209,11 +209,20 @@ def test_transcribe_and_ask_wav_stay_on_the_machine(wavs, sealed, capsys, caplog
 
 
 def test_auto_engine_without_a_model_stays_on_the_machine(wavs, sealed, capsys):
-    """No Vosk model: 'auto' falls back to PocketSphinx; it must not try to fetch one."""
+    """No Vosk model: 'auto' takes the installed Whisper model; it must not try to fetch any model."""
     wav = wavs["what causes back spasms"]
     assert cli.main(["transcribe", str(wav)]) == 0
-    assert "No Vosk model found" in capsys.readouterr().err
+    assert "back spasm" in capsys.readouterr().out.lower()
     sealed.assert_private()
+    assert sealed.new_files() == []
+
+
+def test_whisper_stays_on_the_machine(wavs, sealed, capsys):
+    wav = wavs["what causes back spasms"]
+    assert cli.main(["ask", "--json", "--engine", "whisper", "--wav", str(wav)]) == 0
+    assert json.loads(capsys.readouterr().out)["intent"] == "causes_overview"
+    sealed.assert_private()
+    assert sealed.new_files() == []
 
 
 def test_a_conversation_writes_only_the_settings_file(wavs, sealed, capsys, caplog):

@@ -269,4 +269,8 @@ def test_choose_engine(tmp_path):
     assert choose_engine("auto", model, vosk_available=False).engine == "pocketsphinx"
     fallback = choose_engine("auto", None)
     assert fallback.engine == "pocketsphinx"
-    assert fallback.notice and "download-model" in fallback.notice
+    assert fallback.notice and "PocketSphinx" in fallback.notice
+    whisper = tmp_path / "w"
+    assert choose_engine("auto", model, whisper_model=whisper).engine == "whisper"
+    assert choose_engine("auto", None, whisper_model=whisper).notice == ""
+    assert choose_engine("vosk", None, whisper_model=whisper).engine == "vosk"

@@ -20,8 +20,9 @@ from voice_assistant.knowledge import KnowledgePack, load_pack
 from voice_assistant.nlu.encoder import MODEL_NAME, SentenceEncoder, find_encoder_model, installed_package_model
 from voice_assistant.nlu.matcher import Matcher
 from voice_assistant.stt.base import Recognizer
-from voice_assistant.stt.selection import (DEFAULT_VOSK_MODEL, choose_engine, find_vosk_model, project_models_dir,
-                                           user_models_dir, vosk_model_candidates)
+from voice_assistant.stt.selection import (DEFAULT_VOSK_MODEL, choose_engine, find_vosk_model, find_whisper_model,
+                                           looks_like_whisper_model, packaged_whisper_model, project_models_dir,
+                                           user_models_dir, vosk_model_candidates, whisper_model_candidates)
 
 log = logging.getLogger(__name__)
 
@@ -81,17 +82,28 @@ def vosk_phrases(pack: KnowledgePack) -> list[str]:
 
 def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
                      env: Mapping[str, str] | None = None, notify=print,
-                     extra_phrases: tuple[str, ...] = ()) -> Recognizer:
-    """Load the recognizer ``engine`` (auto, vosk or pocketsphinx) for ``pack``.
+                     extra_phrases: tuple[str, ...] = (), whisper_settings=None) -> Recognizer:
+    """Load the recognizer ``engine`` (auto, whisper, vosk or pocketsphinx) for ``pack``.
 
-    ``extra_phrases`` (e.g. a wake phrase) are added to the recognizer's vocabulary.
+    ``model`` is the model folder of the chosen engine; with ``auto``, its contents say which
+    engine it is for. ``extra_phrases`` (e.g. a wake phrase) are added to the recognizer's vocabulary.
     """
     env = os.environ if env is None else env
-    vosk_model = find_vosk_model(model, env)
-    # An explicit --model is meant for Vosk: report what is wrong with it rather than fall back.
-    choice = choose_engine("vosk" if (model and engine == "auto") else engine, vosk_model)
+    if model and engine == "auto":
+        engine = "whisper" if looks_like_whisper_model(Path(model).expanduser()) else "vosk"
+    vosk_model = find_vosk_model(model if engine == "vosk" else None, env)
+    whisper_model = find_whisper_model(model if engine == "whisper" else None, env, packaged_whisper_model())
+    choice = choose_engine(engine, vosk_model, whisper_model=whisper_model)
     if choice.notice:
         notify(choice.notice)
+    if choice.engine == "whisper":
+        from voice_assistant.stt.whisper_engine import WhisperRecognizer
+
+        if whisper_model is None:
+            where = ", ".join(str(p) for p in whisper_model_candidates(model, env, packaged_whisper_model()))
+            raise ModelError(f"no Whisper model found (looked in {where})",
+                             "run ./scripts/setup (it installs tiny.en), or pass --model PATH")
+        return WhisperRecognizer(whisper_model, pack, whisper_settings)
     if choice.engine == "vosk":
         from voice_assistant.stt.vosk_engine import VoskRecognizer
 

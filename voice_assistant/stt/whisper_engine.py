@@ -5,9 +5,9 @@ Whisper decodes a whole utterance at once, so a session only gathers audio and
 in the silence before the endpoint, and decodes again if speech resumes.
 
 Whisper writes plausible words over silence and noise ("thank you", "you").
-So a segment is kept only when the model itself believes it: its
-no-speech probability is low and its average log-probability is not too low,
-and an utterance too short or too quiet to hold a word is not decoded at all
+So a segment is dropped when the model itself doubts it (Whisper's own rule:
+a high no-speech probability together with a low average log-probability), and
+an utterance too short or too quiet to hold a word is not decoded at all
 (the segmenter in front already passes only what it calls speech).
 
 The model is found by :func:`voice_assistant.stt.selection.find_whisper_model`;
@@ -43,18 +43,29 @@ class WhisperSettings:
     beam_size: int = 1
     compute_type: str = "int8"
     threads: int = 2
-    #: A segment the model thinks is not speech this likely is dropped ...
+    #: A segment the model thinks is not speech this likely ...
     no_speech_threshold: float = 0.6
-    #: ... and so is one whose words it believes this little (mean log-probability per token).
+    #: ... and whose words it believes this little (mean log-probability per token) is dropped.
     min_avg_logprob: float = -1.0
-    #: Give the pack's vocabulary as the decoding prompt (a bias, not a constraint).
-    domain_prompt: bool = True
+    #: The pack's words as the decoding prompt (a bias, not a constraint): one of PROMPT_STYLES.
+    prompt_style: str = "titles"
 
 
-def domain_prompt(pack: KnowledgePack) -> str:
-    """A short prompt in the pack's own words: Whisper leans towards the words it has just 'seen'."""
-    titles = ", ".join(entry.title for entry in pack.entries if entry.group != "info")
-    return f"Questions about {pack.title.lower()}: {titles}."
+PROMPT_STYLES = ("titles", "scope", "none")
+
+
+def domain_prompt(pack: KnowledgePack, style: str = "titles") -> str | None:
+    """The decoding prompt in the pack's own words: Whisper leans towards the words it has just 'seen'.
+
+    ``titles``: every topic's title, and the commands; ``scope``: the pack's one-line scope and the
+    commands; ``none``: no prompt. Compared with bench/bench_speech.py (README's engine section)."""
+    commands = "Next. Repeat. Stop. Slower. Faster."
+    if style == "titles":
+        titles = ", ".join(entry.title for entry in pack.entries if entry.group != "info")
+        return f"Questions about {pack.title.lower()}: {titles}. {commands}"
+    if style == "scope":
+        return f"A person with {pack.title.lower()} asks about {' '.join(pack.scope.split())}. {commands}"
+    return None
 
 
 class WhisperRecognizer(Recognizer):
@@ -80,7 +91,7 @@ class WhisperRecognizer(Recognizer):
             raise ModelError(f"cannot load the Whisper model in {model_dir}: {exc}",
                              "the model may be damaged: reinstall it") from None
         self.model_dir = model_dir
-        self.prompt = domain_prompt(pack) if (pack is not None and self.settings.domain_prompt) else None
+        self.prompt = domain_prompt(pack, self.settings.prompt_style) if pack is not None else None
         log.info("Whisper model %s loaded (prompt: %s)", model_dir, "yes" if self.prompt else "no")
 
     def session(self) -> RecognizerSession:
@@ -98,7 +109,8 @@ class WhisperRecognizer(Recognizer):
             vad_filter=False, no_speech_threshold=None, log_prob_threshold=None)
         kept, logprobs = [], []
         for segment in segments:
-            if segment.no_speech_prob > s.no_speech_threshold or segment.avg_logprob < s.min_avg_logprob:
+            # Whisper's own rule: silence is a segment both likely not speech and poorly believed.
+            if segment.no_speech_prob > s.no_speech_threshold and segment.avg_logprob < s.min_avg_logprob:
                 log.debug("dropped %r (no speech %.2f, log-probability %.2f)", segment.text,
                           segment.no_speech_prob, segment.avg_logprob)
                 continue

@@ -24,7 +24,7 @@ from voice_assistant.dialogue import DialogueState, Reply
 from voice_assistant.errors import AssistantError
 from voice_assistant.events import EventBus
 from voice_assistant.nlu.normalize import normalize
-from voice_assistant.nlu.spoken import interpret
+from voice_assistant.nlu.spoken import Interpretation, interpret
 from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
 from voice_assistant.stt.spotter import CommandSpotter
 from voice_assistant.tts.speaker import Speaker
@@ -71,6 +71,17 @@ class FrameClassifier:
         return bool(self._vad.is_speech(frame))
 
 
+@dataclass(frozen=True)
+class EarlyResult:
+    """What an early finalize found, in the silence before the endpoint: the transcript, how long
+    it took, its reading, and the command the spotter heard in it (when it was not understood)."""
+
+    transcript: Transcript
+    seconds: float
+    chosen: Interpretation
+    spotted: str | None
+
+
 class ConversationLoop:
     """Runs one conversation until goodbye, the end of the input, or :meth:`request_stop`."""
 
@@ -97,7 +108,7 @@ class ConversationLoop:
         self._wake_until = -1
         self._session: RecognizerSession | None = None
         # Finalized during the trailing silence and not yet used: (transcript, seconds the finalize took).
-        self._early: tuple[Transcript, float] | None = None
+        self._early: EarlyResult | None = None
         self._speech_thread: threading.Thread | None = None
         self._pending: list[Reply] = []
         self._ending = False
@@ -206,8 +217,15 @@ class ConversationLoop:
         transcript = self._finish(session)
         if transcript is None:
             self._discarding = True
-        else:
-            self._early = (transcript, time.monotonic() - started)
+            return
+        # Understand it now too, and ask the spotter about a short one not understood: both would
+        # otherwise run after the endpoint (the spotter's pass took up to 0.7 s with Whisper,
+        # which drops a lone 'next' more often than PocketSphinx does).
+        chosen = interpret(self.core.matcher, transcript)
+        spotted = None
+        if chosen.match.kind in ("decline", "clarify"):
+            spotted = self._spot_command_in(self.segmenter.audio_so_far())
+        self._early = EarlyResult(transcript, time.monotonic() - started, chosen, spotted)
 
     def _finish(self, session: RecognizerSession) -> Transcript | None:
         """The session's transcript; None (said aloud as not caught) if the recognizer fails."""
@@ -254,7 +272,7 @@ class ConversationLoop:
         self.events.emit("state", "thinking")
         started = time.monotonic()
         if early is not None:
-            transcript, early_finalize_s = early
+            transcript, early_finalize_s = early.transcript, early.seconds
         else:
             early_finalize_s = None
             transcript = self._finish(session)
@@ -262,7 +280,7 @@ class ConversationLoop:
                 return
         decoded = time.monotonic()
         self._reprompted = False  # one reprompt per silence, not per session
-        chosen = interpret(self.core.matcher, transcript)
+        chosen = early.chosen if early is not None else interpret(self.core.matcher, transcript)
         text = self._through_wake_word(chosen.text)
         self._last_activity = self._frames
         if text is None:
@@ -275,7 +293,7 @@ class ConversationLoop:
             return
         match = chosen.match if text == chosen.text else self.core.matcher.match(text)
         if match.kind in ("decline", "clarify"):
-            command = self._spot_command_in(audio)
+            command = early.spotted if (early is not None and text == chosen.text) else self._spot_command_in(audio)
             if command is not None:
                 text, match = command, self.core.matcher.match(command)
         reply, self.state = self.core.dialogue.respond(self.state, text, match)

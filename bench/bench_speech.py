@@ -22,6 +22,10 @@ recall and false alarms, off-topic and near-topic declined, median decode
 real-time factor; then load time and peak memory. Not a test: the figures go
 to README and REPORT.
 
+``--engine whisper`` measures Whisper tiny.en instead (each worker gets its share of the cores);
+``BENCH_WHISPER_PROMPT=titles|scope|none`` picks its decoding prompt (WhisperSettings.prompt_style).
+The ``joe`` voice is Piper's neural en_US-joe-medium, the nearest to a person of the voices here.
+
 Each worker process loads its own recognizer once. At the start of every task
 (a fixed-size slice of one voice x condition) the decoder's live cepstral mean
 is reset to the model's initial value, so results do not depend on how tasks

@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -135,6 +136,69 @@ def speech_section(speech: dict | None) -> list[str]:
         lines.append(f"Command: `python bench/bench_speech.py --limit {settings['utterances']} --noise-limit "
                      f"{settings.get('noise_utterances', settings['utterances'])} --json bench/out/speech.json`")
     return lines + [""]
+
+
+ENGINES = ("whisper", "pocketsphinx")
+
+
+def engine_section(out_dir: Path) -> list[str]:
+    """Whisper against PocketSphinx on phrasings the PocketSphinx language model was not built from
+    (the paraphrase tuning set), voice by voice, clean and in noise (bench/out/engine_<name>.json)."""
+    runs = {name: _load(out_dir / f"engine_{name}.json") for name in ENGINES}
+    runs = {name: run for name, run in runs.items() if run is not None}
+    if not runs:
+        return ["_Engine comparison not run._", ""]
+    header = " | ".join(f"{name} right (WER)" for name in runs)
+    lines = [f"| voice | condition | utterances | typed | {header} | red flags caught ({' / '.join(runs)}) |",
+             "|---|---|---|---|" + "---|" * len(runs) + "---|"]
+    first = next(iter(runs.values()))
+    typed = next((g["summary"] for g in first["groups"] if g["voice"] == "typed"), None)
+    for group in first["groups"]:
+        if group["voice"] == "typed":
+            continue
+        cells, flags = [], []
+        for run in runs.values():
+            match = next((g["summary"] for g in run["groups"]
+                          if g["voice"] == group["voice"] and g["condition"] == group["condition"]), None)
+            cells.append("-" if match is None else f"{_pct(match['correct'])} ({_pct(match['wer'])})")
+            flags.append("-" if match is None else _recall(match))
+        lines.append(f"| {group['voice']} | {group['condition']} | {group['summary']['utterances']} | "
+                     f"{_pct(typed['correct']) if typed else '-'} | {' | '.join(cells)} | {' / '.join(flags)} |")
+    lines.append("")
+    for name, run in runs.items():
+        rtfs = [g["summary"].get("rtf_cpu_median") for g in run["groups"] if g["voice"] != "typed"]
+        rtfs = [r for r in rtfs if r is not None]
+        overall = run["all_spoken"]
+        lines.append(f"{name}: {_pct(overall['correct'])} of {overall['utterances']} spoken right overall, "
+                     f"decode RTF median {statistics.median(rtfs):.2f} (CPU), model load "
+                     f"{run.get('load_s_first', 0):.2f} s, peak memory of a decoding process "
+                     f"{run.get('peak_rss_mb', 0):.0f} MB.")
+    settings = first.get("settings") or {}
+    lines += ["", "Command (each engine): `python bench/bench_speech.py tests/data/dev_paraphrases.yaml --limit "
+                  f"{settings.get('utterances')} --noise-limit {settings.get('noise_utterances')} --voices "
+                  f"{','.join(settings.get('voices') or [])} --noise-voices {','.join(settings.get('noise_voices') or [])} "
+                  "--engine ENGINE --json bench/out/engine_ENGINE.json`", ""]
+    return lines
+
+
+def whisper_loop_line(out_dir: Path) -> list[str]:
+    """The loop with Whisper, the default engine (bench/out/loop_whisper.json)."""
+    run = _load(out_dir / "loop_whisper.json")
+    if run is None:
+        return []
+    f = run["figures"]
+    startup = (f.get("startup") or {}).get("warm_median_s")
+    memory = (f.get("memory") or {}).get("peak_mb")
+    parts = [f"endpoint -> first audio p50 {_ms(f['endpoint_to_audio_s']['p50'])}, p95 "
+             f"{_ms(f['endpoint_to_audio_s']['p95'])}",
+             f"early finalize p95 {_ms(f['early_finalize_s']['p95'])} (inside the 0.45 s before the endpoint)",
+             f"{f['answered']} of {f['utterances']} answered"]
+    if startup is not None:
+        parts.append(f"start-up to listening {startup:.2f} s")
+    if memory is not None:
+        parts.append(f"peak memory of the running loop {memory:.0f} MB")
+    return [f"With Whisper tiny.en (the default engine): {'; '.join(parts)}.",
+            f"Command: `{run.get('command', 'bench/bench_loop.py --engine whisper')}`", ""]
 
 
 def loop_section(loop: dict | None, noisy: dict | None = None) -> list[str]:
@@ -269,8 +333,10 @@ def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None 
              "## Typed questions: understanding by meaning", "",
              *understanding_section(_load(out_dir / "matcher_suite.json")),
              "## Typed questions (dev set)", "", *typed_section(dev, holdout),
+             "## Spoken questions: Whisper against PocketSphinx, on unseen phrasings", "", *engine_section(out_dir),
              "## Spoken questions (PocketSphinx, synthetic voices)", "", *speech_section(speech),
              "## Hands-free loop: latency, start-up, memory", "", *loop_section(loop, loop_noisy),
+             *whisper_loop_line(out_dir),
              "## Barge-in while the assistant speaks", "", *barge_in_section(barge),
              "## Plots", "", *plots(speech, loop, plot_dir), ""]
     text = "\n".join(lines)
@@ -290,11 +356,13 @@ def readme_block(out_dir: Path, info: dict) -> str:
              "**Typed questions, every set** (`python bench/bench_matcher.py --suite`):", "",
              *understanding_section(_load(out_dir / "matcher_suite.json")),
              "**Typed questions** (`python bench/bench_matcher.py`, dev set):", "", *typed_section(dev, holdout),
+             "**Spoken questions, by engine**, on phrasings the PocketSphinx language model was not built from:", "",
+             *engine_section(out_dir),
              "**Spoken questions** through PocketSphinx (`python bench/bench_speech.py`):", "",
              *speech_section(speech),
              "![answer accuracy against SNR](bench/accuracy_vs_snr.png)", "",
              "**Hands-free loop** on virtual devices (`python bench/bench_loop.py`):", "",
-             *loop_section(loop, loop_noisy),
+             *loop_section(loop, loop_noisy), *whisper_loop_line(out_dir),
              "![latency split](bench/latency_split.png)", "",
              "**Barge-in** (`python bench/bench_barge_in.py`):", "", *barge_in_section(barge)]
     return "\n".join(lines).rstrip() + "\n"

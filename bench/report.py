@@ -148,7 +148,7 @@ def engine_section(out_dir: Path) -> list[str]:
     runs = {name: run for name, run in runs.items() if run is not None}
     if not runs:
         return ["_Engine comparison not run._", ""]
-    header = " | ".join(f"{name} right (WER)" for name in runs)
+    header = " | ".join(f"{name} right (WER)" for name in runs)  # typed: the clean rows' texts, typed
     lines = [f"| voice | condition | utterances | typed | {header} | red flags caught ({' / '.join(runs)}) |",
              "|---|---|---|---|" + "---|" * len(runs) + "---|"]
     first = next(iter(runs.values()))
@@ -163,7 +163,8 @@ def engine_section(out_dir: Path) -> list[str]:
             cells.append("-" if match is None else f"{_pct(match['correct'])} ({_pct(match['wer'])})")
             flags.append("-" if match is None else _recall(match))
         lines.append(f"| {group['voice']} | {group['condition']} | {group['summary']['utterances']} | "
-                     f"{_pct(typed['correct']) if typed else '-'} | {' | '.join(cells)} | {' / '.join(flags)} |")
+                     f"{_pct(typed['correct']) if typed and group['condition'] == 'clean' else '-'} | "
+                     f"{' | '.join(cells)} | {' / '.join(flags)} |")
     lines.append("")
     for name, run in runs.items():
         rtfs = [g["summary"].get("rtf_cpu_median") for g in run["groups"] if g["voice"] != "typed"]

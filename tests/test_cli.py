@@ -73,3 +73,28 @@ def test_shared_options_count_before_or_after_the_command(argv, expected):
 
     args = build_parser().parse_args(argv)
     assert {name: getattr(args, name) for name in expected} == expected
+
+
+def test_listen_json_is_one_object_per_line_while_two_threads_report(tmp_path):
+    """The loop's and the speaker's threads both report events: no two may share a line."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from speech import require, synthesize
+    from voice_assistant.audio.wav import WavFileSource, write_wav
+
+    require("espeak-us-130")
+    question = np.frombuffer(WavFileSource(synthesize("what causes back spasms", "espeak-us-130", tmp_path))
+                             .read_all(), dtype="<i2")
+    recording = tmp_path / "session.wav"
+    write_wav(recording, np.concatenate([np.zeros(8000, "<i2"), question, np.zeros(16000 * 25, "<i2")]).tobytes())
+    result = subprocess.run([sys.executable, "-m", "voice_assistant", "--input-wav", str(recording), "--json",
+                             "--engine", "pocketsphinx", "--no-greeting", "--output-wav", str(tmp_path / "out.wav")],
+                            capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert {"speaking", "state", "matched"} <= {event["event"] for event in events}

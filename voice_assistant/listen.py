@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 from pathlib import Path
 
 from voice_assistant.app import build_core, build_recognizer
@@ -145,9 +146,17 @@ def _save_recording(sink: MemorySink, path: Path) -> None:
     write_wav(path, np.clip(audio, -32768, 32767).astype("<i2").tobytes(), 16000)
 
 
+_PRINTING = threading.Lock()
+
+
 def _json_printer(event: Event) -> None:
+    # Events come from the loop's and the speaker's threads: one lock, one write per line, or two
+    # objects could share a line (seen: a 'speaking' event and a 'state' event run together).
     if event.kind in ("heard", "matched", "speaking", "interrupted", "barge_in", "error", "notice", "state"):
-        print(json.dumps({"event": event.kind, "text": event.text, **_plain(event.data)}), flush=True)
+        line = json.dumps({"event": event.kind, "text": event.text, **_plain(event.data)}) + "\n"
+        with _PRINTING:
+            sys.stdout.write(line)
+            sys.stdout.flush()
 
 
 def _plain(data: dict) -> dict:

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 MIN_SPEECH_SECONDS = 0.25
 #: Under this RMS level (of full scale) the 'speech' is silence or a far-off rustle.
 MIN_RMS = 0.003
+#: A spoken question is well under this many tokens; the cap bounds the rare run-away decode
+#: (Whisper can loop on one phrase for hundreds of tokens over noise).
+MAX_NEW_TOKENS = 64
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,8 @@ class WhisperRecognizer(Recognizer):
         segments, _ = self.model.transcribe(
             samples, language="en", beam_size=s.beam_size, initial_prompt=self.prompt,
             condition_on_previous_text=False, without_timestamps=True, temperature=0.0,
-            vad_filter=False, no_speech_threshold=None, log_prob_threshold=None)
+            vad_filter=False, no_speech_threshold=None, log_prob_threshold=None,
+            max_new_tokens=MAX_NEW_TOKENS)
         kept, logprobs = [], []
         for segment in segments:
             # Whisper's own rule: silence is a segment both likely not speech and poorly believed.

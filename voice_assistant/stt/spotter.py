@@ -12,8 +12,6 @@ import logging
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 from voice_assistant.audio.denoise import load_denoiser
 from voice_assistant.errors import ModelError
 
@@ -61,13 +59,6 @@ KEYPHRASES: dict[str, tuple[str, float]] = {
 #: 3 of 8 were caught either way at 10 dB, 6 -> 5 of 8 at 20 dB. Measured by an exploratory script
 #: (not kept); bench/bench_loop.py --noise-snr 10 shows the effect on a whole session.
 NOISY_ROOM_STRICTER = {"faster": 1e10}
-#: A frame this quiet (RMS, of 32768; about -60 dBFS) holds no word. Digital silence, which a recording
-#: or a muted input gives, dragged the keyword search's cepstral mean so far off that the next speech was
-#: misread: a recording of 20 s of zeros and then a question had the question taken for 'stop' (cutting
-#: the greeting) and the following zeros for 'next'; and a clear 'stop talking' after 5 s of zeros was
-#: missed. So such frames are not searched, and a long run of them ends the search, as a pause would.
-SILENT_RMS = 32.0
-SILENT_FRAMES_TO_RESET = 15
 
 
 class CommandSpotter:
@@ -95,18 +86,11 @@ class CommandSpotter:
             self._searches = {False: self.decoder.current_search(), True: "noisy_room"}
             self.decoder.add_kws(self._searches[True], str(noisy_kws_file))
         self._started = False
-        self._silent_frames = 0
         #: See :meth:`set_noisy_room`.
         self.noisy_room = False
         self._denoising = None
 
     def feed(self, frame: bytes) -> str | None:
-        if _rms(frame) < SILENT_RMS:
-            self._silent_frames += 1
-            if self._silent_frames == SILENT_FRAMES_TO_RESET:
-                self.reset()
-            return None
-        self._silent_frames = 0
         if not self._started:
             self.decoder.activate_search(self._searches[self.noisy_room])
             self.decoder.start_utt()
@@ -142,11 +126,6 @@ class CommandSpotter:
         if self._denoising is not None:
             self._denoising.close()
             self._denoising = None
-
-
-def _rms(frame: bytes) -> float:
-    samples = np.frombuffer(frame[: len(frame) - len(frame) % 2], dtype="<i2").astype(np.float32)
-    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
 
 
 def _kws(keyphrases: dict[str, tuple[str, float]], stricter: dict[str, float] | None = None) -> str:

@@ -153,13 +153,13 @@ def synthesize(voice: str, text: str, path: Path) -> None:
 
 
 def piper_command(package: str, out: str) -> list[str]:
-    """Piper reading stdin into ``out`` with the voice a package ships (found without importing it)."""
-    import importlib.util
+    """Piper reading stdin into ``out`` with the voice a package ships."""
+    from voice_assistant.installed import package_folder
 
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_folder(package)
+    if folder is None:
         raise RuntimeError(f"the Piper voice package {package} is not installed (pip install .[test])")
-    model = next(Path(next(iter(spec.submodule_search_locations))).glob("data/*.onnx"))
+    model = next(folder.glob("data/*.onnx"))
     return [str(Path(sys.executable).parent / "piper"), "-m", str(model), "-f", out]
 
 

@@ -40,6 +40,13 @@ class CachingEncoder:
             self.seen.update(zip(new, self.encoder.encode(new)))
         return np.stack([self.seen[t] for t in texts]) if texts else self.encoder.encode([])
 
+    def encode_spans(self, text, spans):
+        # As the matcher gets them when it runs: clauses pooled from one pass, not embedded apart.
+        key = (text, tuple(spans))
+        if key not in self.seen:
+            self.seen[key] = self.encoder.encode_spans(text, spans)
+        return self.seen[key]
+
 
 def meaning_alone(pack, encoder, sets) -> int:
     """Top candidate by the nearest phrasing against by the classifier, for answer and decline questions."""

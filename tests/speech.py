@@ -36,14 +36,14 @@ PACKAGES = {
 
 
 def _piper(package: str) -> list[str] | None:
-    import importlib.util
     import sys
 
-    spec = importlib.util.find_spec(package)
-    piper = Path(sys.executable).parent / "piper"
-    if spec is None or not spec.submodule_search_locations or not piper.is_file():
+    from voice_assistant.installed import package_folder
+
+    folder, piper = package_folder(package), Path(sys.executable).parent / "piper"
+    if folder is None or not piper.is_file():
         return None
-    return [str(piper), "-m", str(next(Path(next(iter(spec.submodule_search_locations))).glob("data/*.onnx")))]
+    return [str(piper), "-m", str(next(folder.glob("data/*.onnx")))]
 
 
 def available(voice: str) -> bool:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from voice_assistant.errors import ModelError
-from voice_assistant.nlu.encoder import (MODEL_NAME, MODEL_SHA256, SentenceEncoder, file_digest, find_encoder_model,
+from voice_assistant.installed import file_sha256
+from voice_assistant.nlu.encoder import (MODEL_NAME, MODEL_SHA256, SentenceEncoder, find_encoder_model,
                                          installed_package_model)
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "encoder_reference.json").read_text(encoding="utf-8"))
@@ -35,7 +36,7 @@ def test_batches_of_mixed_lengths_give_the_same_vectors_as_one_at_a_time(encoder
 def test_the_installed_weights_are_the_published_ones():
     folder = installed_package_model()
     assert folder is not None
-    assert file_digest(folder / "model.safetensors") == MODEL_SHA256
+    assert file_sha256(folder / "model.safetensors") == MODEL_SHA256
 
 
 def _model_folder(root: Path) -> Path:

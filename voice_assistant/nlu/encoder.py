@@ -14,8 +14,6 @@ Nothing is ever fetched at run time.
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import math
 import logging
@@ -25,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_assistant.errors import ModelError
+from voice_assistant.installed import file_sha256, package_folder
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +59,9 @@ def find_encoder_model(explicit: str | None, environment: str | None, project_mo
 
 
 def installed_package_model() -> Path | None:
-    """The model folder inside the installed weights package, found without importing it."""
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    """The model folder inside the installed weights package."""
+    folder = package_folder(MODEL_PACKAGE)
+    return None if folder is None else folder / "model"
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -251,22 +248,13 @@ class _SafetensorsFile:
         return values.reshape(info["shape"]).astype(np.float32, copy=False)
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_installed_model() -> int:
     """Check the installed weights against the published checksum (``python -m ... --verify``)."""
     folder = installed_package_model()
     if folder is None or not (folder / "model.safetensors").is_file():
         print(f"no {MODEL_PACKAGE} model installed")
         return 1
-    digest = file_digest(folder / "model.safetensors")
+    digest = file_sha256(folder / "model.safetensors")
     if digest != MODEL_SHA256:
         print(f"{folder / 'model.safetensors'}: SHA-256 {digest} is not {MODEL_NAME}'s {MODEL_SHA256}")
         return 1

@@ -80,20 +80,15 @@ class MeaningScorer:
                 self._remember(text, vector)
 
     def _clause_vectors(self, text: str) -> list[tuple[tuple[int, int], np.ndarray]]:
-        """(span, vector) of the whole text and of each clause long enough to say something alone.
-
-        With an encoder that pools spans of one pass (the real one) the clauses cost nothing
-        more; otherwise each clause is embedded on its own."""
+        """(span, vector) of the whole text and of each clause long enough to say something alone;
+        the clauses are pooled from the text's one encoder pass, so they cost nothing more."""
         spans = _clause_spans(text)
         if not spans:
             return [((0, len(text)), self.vector(text))]
         key = "\x00clauses\x00" + text
         found = self._cache.get(key)
         if found is None:
-            if hasattr(self.encoder, "encode_spans"):
-                found = self.encoder.encode_spans(text, spans)
-            else:
-                found = self.encoder.encode([text, *(text[a:b] for a, b in spans)])
+            found = self.encoder.encode_spans(text, spans)
             self._remember(key, found)
             self._remember(text, found[0])
         return list(zip([(0, len(text)), *spans], found))

@@ -32,6 +32,10 @@ class Encoder(Protocol):
 
     def encode(self, texts: list[str] | tuple[str, ...]) -> np.ndarray: ...
 
+    def encode_spans(self, text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """The whole text's vector, then one per character span of it."""
+        ...
+
 
 class PhraseIndex:
     """Labelled phrasings and their embeddings; scores per label for one utterance vector."""

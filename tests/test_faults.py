@@ -451,9 +451,10 @@ def test_settings_save_failure_in_the_loop_is_an_error_event(core):
 
 
 class _SaysSlowerOnce:
-    """A command spotter that hears 'slower' once, while the assistant is speaking."""
+    """A command spotter that hears 'slower' once, half a second into what it is fed."""
 
     def __init__(self) -> None:
+        self.frames = 0
         self.fired = False
         self.noisy_room: bool | None = None  # never told
         self.noisy_room_when_fired: bool | None = None
@@ -462,7 +463,8 @@ class _SaysSlowerOnce:
         self.noisy_room = noisy
 
     def feed(self, frame: bytes) -> str | None:
-        if self.fired:
+        self.frames += 1
+        if self.fired or self.frames < 16:
             return None
         self.fired = True
         self.noisy_room_when_fired = self.noisy_room
@@ -472,19 +474,28 @@ class _SaysSlowerOnce:
         pass
 
 
+def test_a_command_spotted_in_silence_is_ignored(core):
+    """The spotter's adapting front end can score a keyphrase in digital silence: with no voice heard,
+    the loop does not act on it (it once cut the greeting with 'stop' and 'faster' in a silent room)."""
+    events, _, _, _ = _run(core, ScriptedRecognizer(), silence(3.0).tobytes(), EspeakSynthesizer(), greet=True,
+                           spotter=_SaysSlowerOnce())
+    assert events.of("barge_in") == [] and events.of("interrupted") == []
+
+
 @pytest.mark.parametrize("noisy_room", [False, True])
 def test_the_spotter_cleans_its_audio_when_the_recognizer_heard_a_noisy_room(core, noisy_room):
     recognizer = ScriptedRecognizer()
     recognizer.noisy_room = noisy_room
     spotter = _SaysSlowerOnce()
-    events, _, _, _ = _run(core, recognizer, silence(3.0).tobytes(), EspeakSynthesizer(), greet=True,
+    # A voice (loud noise, to the voice-activity detector) while it speaks: a command can be heard.
+    events, _, _, _ = _run(core, recognizer, _noise(3.0).tobytes(), EspeakSynthesizer(), greet=True,
                            spotter=spotter)
     assert [e.text for e in events.of("barge_in")] == ["slower"]
     assert spotter.noisy_room_when_fired is noisy_room
 
 
 def test_settings_save_failure_during_barge_in_is_an_error_event(core):
-    events, _, _, _ = _run(core, ScriptedRecognizer(), silence(3.0).tobytes(), EspeakSynthesizer(), greet=True,
+    events, _, _, _ = _run(core, ScriptedRecognizer(), _noise(3.0).tobytes(), EspeakSynthesizer(), greet=True,
                            spotter=_SaysSlowerOnce(), on_rate_change=_save_fails)
     assert [e.text for e in events.of("barge_in")] == ["slower"]
     assert [e.data["where"] for e in events.of("error")] == ["config"]

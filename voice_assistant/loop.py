@@ -14,6 +14,7 @@ import logging
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -51,6 +52,12 @@ class LoopSettings:
     #: end-of-speech silence; 0.95 s of 1.4 s with --slow-speech, whose pauses would otherwise undo
     #: it often), so the answer is ready when the endpoint comes. None: finalize at the endpoint.
     finalize_ahead_seconds: float | None = 0.45
+    #: A barge-in command counts only if the voice-activity detector heard at least this much speech in
+    #: the last ``barge_in_window_seconds``: in digital silence or steady noise the spotter's adapting
+    #: cepstral mean drifts until a keyphrase scores high ('stop' and 'faster' were heard in a silent
+    #: recording, cutting the greeting and the answer).
+    barge_in_voiced_seconds: float = 0.15
+    barge_in_window_seconds: float = 1.0
 
 
 def _words(text: str) -> str:
@@ -111,6 +118,8 @@ class ConversationLoop:
         self._early: EarlyResult | None = None
         self._speech_thread: threading.Thread | None = None
         self._pending: list[Reply] = []
+        # Voice activity of the frames heard while speaking, newest last (see LoopSettings.barge_in_*).
+        self._voiced: deque[bool] = deque(maxlen=self._seconds(self.settings.barge_in_window_seconds))
         self._ending = False
         self._stop = threading.Event()
         self._discarding = False
@@ -163,6 +172,7 @@ class ConversationLoop:
                 self.segmenter.reset()
                 self._drop_session()
             if self.spotter is not None:
+                self._voiced.append(self.classifier.is_speech(frame))
                 self._spot(frame)
             return
         if self._pending:
@@ -393,6 +403,9 @@ class ConversationLoop:
     def _spot(self, frame: bytes) -> None:
         command = self.spotter.feed(frame)
         if command is None:
+            return
+        if sum(self._voiced) < self._seconds(self.settings.barge_in_voiced_seconds):
+            log.debug("ignoring %r: no voice was heard (silence or steady noise)", command)
             return
         sentence = normalize(self.speaker.current_sentence)
         if command in sentence.split():

@@ -85,5 +85,6 @@ def test_red_flag_then_answer_to_the_other_question(dialogue, pack):
     assert len(reply.chunks) == 2 and state.topic == "relief_compresses"
 
 
-def test_opening_has_disclaimer_then_greeting(dialogue, pack):
-    assert dialogue.opening().chunks == (pack.disclaimer, pack.greeting)
+def test_opening_has_disclaimer_then_a_short_welcome(dialogue, pack):
+    assert dialogue.opening().chunks == (pack.disclaimer, pack.welcome)
+    assert len(pack.welcome.split()) < len(pack.greeting.split()) and "help" in pack.welcome

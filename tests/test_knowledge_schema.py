@@ -58,7 +58,7 @@ def test_pack_covers_every_article_section(pack):
 def test_no_sentence_is_copied_from_the_article(pack):
     article = " ".join(_words(ARTICLE.read_text(encoding="utf-8")))
     spoken = [chunk for entry in pack.entries for chunk in entry.chunks]
-    spoken += [pack.disclaimer, pack.greeting, pack.emergency, *(d.answer for d in pack.declines)]
+    spoken += [pack.disclaimer, pack.greeting, pack.welcome, pack.emergency, *(d.answer for d in pack.declines)]
     spoken += [flag.warning for flag in pack.red_flags if flag.warning]
     for text in spoken:
         words = _words(text)

@@ -33,8 +33,9 @@ class Dialogue:
         self.pack: KnowledgePack = matcher.pack
 
     def opening(self) -> Reply:
-        """Disclaimer and greeting, spoken once at start."""
-        return Reply("command", "help", 1.0, (self.pack.disclaimer, self.pack.greeting))
+        """Disclaimer and welcome (or the greeting), spoken once at start: short, so that a question
+        asked soon after the start is not spoken over (the loop is half-duplex)."""
+        return Reply("command", "help", 1.0, (self.pack.disclaimer, self.pack.welcome or self.pack.greeting))
 
     def step(self, state: DialogueState, utterance: str) -> tuple[Reply, DialogueState]:
         """Answer one typed utterance. Returns the reply and the new state."""

@@ -233,6 +233,8 @@ class KnowledgePack:
     scope: str = ""
     confusions: dict[str, str] = field(default_factory=dict)
     question_forms: tuple[QuestionForm, ...] = ()
+    #: The short invitation spoken at the start after the disclaimer ('' : the greeting is spoken).
+    welcome: str = ""
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -259,7 +261,7 @@ class KnowledgePack:
     @classmethod
     def from_dict(cls, data: Any) -> "KnowledgePack":
         data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
-                                   "entries"}, {"declines", "confusions", "question_forms"})
+                                   "entries"}, {"declines", "confusions", "question_forms", "welcome"})
         meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
         red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
                           for i, item in enumerate(_list(data["red_flags"], "red_flags")))
@@ -286,6 +288,7 @@ class KnowledgePack:
             emergency=_text(data["emergency"], "emergency"),
             red_flags=red_flags, entries=entries, declines=declines, scope=_text(data["scope"], "scope"),
             confusions=_confusions(data.get("confusions", {})), question_forms=forms,
+            welcome=_text(data["welcome"], "welcome") if "welcome" in data else "",
         )
 
 

@@ -1,4 +1,4 @@
-"""The one place that wires the pipeline: pack -> matcher -> dialogue; recognizer; speaker; devices.
+"""The one place that wires the pipeline: pack -> matcher -> dialogue; recognizer; voice; devices.
 
 Every choice is made from explicit arguments (no global configuration), so
 the CLI, the tests and the benchmarks build the same objects the same way.
@@ -15,7 +15,8 @@ from pathlib import Path
 import platformdirs
 
 from voice_assistant.dialogue import Dialogue
-from voice_assistant.errors import ModelError
+from voice_assistant.errors import AssistantError, ModelError
+from voice_assistant.installed import package_folder
 from voice_assistant.knowledge import KnowledgePack, load_pack
 from voice_assistant.nlu.encoder import MODEL_NAME, SentenceEncoder, find_encoder_model, installed_package_model
 from voice_assistant.nlu.matcher import Matcher
@@ -23,6 +24,10 @@ from voice_assistant.stt.base import Recognizer
 from voice_assistant.stt.selection import (DEFAULT_VOSK_MODEL, choose_engine, find_vosk_model, find_whisper_model,
                                            looks_like_whisper_model, packaged_whisper_model, project_models_dir,
                                            user_models_dir, vosk_model_candidates, whisper_model_candidates)
+from voice_assistant.tts.base import Synthesizer
+from voice_assistant.tts.selection import (choose_tts, find_piper_voice, is_voice_path, packaged_piper_voice,
+                                           piper_voice_candidates)
+
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +123,36 @@ def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
     from voice_assistant.stt.pocketsphinx_engine import PocketSphinxRecognizer
 
     return PocketSphinxRecognizer(pack, extra_phrases=extra_phrases)
+
+
+def build_synthesizer(tts: str = "auto", voice: str | None = None, env: Mapping[str, str] | None = None,
+                      notify=print) -> tuple[Synthesizer, str]:
+    """The voice: ``tts`` is auto, piper or espeak; ``voice`` a Piper voice file or folder, or an
+    espeak-ng voice name (which makes ``auto`` mean espeak-ng). Returns the synthesizer and the
+    espeak-ng voice name for :class:`VoiceSettings`."""
+    env = os.environ if env is None else env
+    piper_path = voice if voice and is_voice_path(voice) else None
+    espeak_name = voice if voice and not piper_path else "en-us"
+    if tts == "auto" and voice and not piper_path:
+        tts = "espeak"
+    piper_voice = find_piper_voice(piper_path, env, packaged_piper_voice())
+    choice = choose_tts(tts, piper_voice, piper_available=package_folder("piper") is not None)
+    if choice.notice:
+        notify(choice.notice)
+    if choice.engine == "piper":
+        from voice_assistant.tts.piper import PiperSynthesizer
+
+        if piper_voice is None:
+            where = ", ".join(str(p) for p in piper_voice_candidates(piper_path, env, packaged_piper_voice()))
+            raise ModelError(f"no Piper voice found (looked in {where})",
+                             "run ./scripts/setup (it installs en_US-joe-medium), pass --voice PATH, "
+                             "or --tts espeak")
+        try:
+            return PiperSynthesizer(piper_voice), espeak_name
+        except AssistantError as exc:
+            if tts != "auto":
+                raise
+            notify(f"({exc.message}: speaking with espeak-ng.)")
+    from voice_assistant.tts.espeak import EspeakSynthesizer
+
+    return EspeakSynthesizer(), espeak_name

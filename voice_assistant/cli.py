@@ -25,6 +25,7 @@ from voice_assistant.nlu.spoken import interpret
 from voice_assistant.stt.base import Transcript
 from voice_assistant.stt.download import KNOWN_MODELS
 from voice_assistant.stt.selection import DEFAULT_VOSK_MODEL, ENGINES
+from voice_assistant.tts.selection import TTS_ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,11 @@ def _option_groups(inherit: bool) -> tuple[argparse.ArgumentParser, ...]:
            help="with --input-wav: how many times faster than real time to run (0: unpaced)")
     option(voice, "--echo", type=float, default=0.0,
            help="with --input-wav: mix this share of the assistant's voice back into the input")
-    option(voice, "--voice", default="en-us", help="espeak-ng voice (default en-us)")
+    option(voice, "--tts", choices=TTS_ENGINES, default="auto",
+           help="voice engine (auto: the Piper neural voice when installed, else espeak-ng)")
+    option(voice, "--voice", metavar="NAME|PATH",
+           help="a Piper voice (.onnx file or folder) or an espeak-ng voice name such as en-gb "
+                "(default: the installed en_US-joe-medium Piper voice)")
     option(voice, "--rate", type=float, help="speaking rate, 1 is normal (remembered when changed by voice)")
     option(voice, "--volume", type=float, default=1.0, help="0 to 1")
     option(voice, "--wake-word", metavar="PHRASE", help="only answer after this phrase")

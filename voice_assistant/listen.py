@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from voice_assistant.app import build_core, build_recognizer
+from voice_assistant.app import build_core, build_recognizer, build_synthesizer
 from voice_assistant.audio.memory import MemorySink
 from voice_assistant.audio.segmenter import SegmenterSettings
 from voice_assistant.audio.wav import WavFileSource, write_wav
@@ -54,8 +54,7 @@ def _listen(args: argparse.Namespace, events: EventBus) -> int:
 
     settings_path = default_path()
     saved = load_settings(settings_path)
-    voice = VoiceSettings(voice=args.voice, rate=args.rate if args.rate is not None else saved.rate,
-                          volume=args.volume)
+    rate = args.rate if args.rate is not None else saved.rate
     core = build_core(args.knowledge, getattr(args, "encoder", None), not getattr(args, "words_only", False),
                       notify=notice)
 
@@ -90,14 +89,13 @@ def _listen(args: argparse.Namespace, events: EventBus) -> int:
                 sink = SpeakerSink(args.output_device)
             except DeviceError as exc:
                 notice(f"{exc.message}: showing captions only")
-    synthesizer = None
+    synthesizer, espeak_voice = None, "en-us"
     if sink is not None:
         try:
-            from voice_assistant.tts.espeak import EspeakSynthesizer
-
-            synthesizer = EspeakSynthesizer()
+            synthesizer, espeak_voice = build_synthesizer(args.tts, args.voice, notify=notice)
         except SynthesisError as exc:
             notice(f"{exc.message}: showing captions only")
+    voice = VoiceSettings(voice=espeak_voice, rate=rate, volume=args.volume)
 
     wake = (args.wake_word.lower(),) if args.wake_word else ()
     recognizer = build_recognizer(args.engine, core.pack, args.model, notify=notice, extra_phrases=wake)

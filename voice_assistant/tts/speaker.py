@@ -1,14 +1,17 @@
 """The speaker: speaks reply chunks sentence by sentence and can be stopped at once.
 
 The next sentence is synthesized on a worker thread while the current one
-plays. With no synthesizer or no output device it becomes captions-only: the
-same events, no sound.
+plays; a long first sentence is split at its first clause so the first sound
+comes sooner, and recent pieces are kept so 'repeat' and the fixed prompts
+start at once. With no synthesizer or no output device it becomes
+captions-only: the same events, no sound.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -16,9 +19,12 @@ from dataclasses import replace
 from voice_assistant.audio.base import AudioSink
 from voice_assistant.errors import AssistantError
 from voice_assistant.events import EventBus
-from voice_assistant.tts.base import Synthesizer, VoiceSettings, split_sentences
+from voice_assistant.tts.base import Synthesizer, VoiceSettings, split_first_clause, split_sentences
 
 log = logging.getLogger(__name__)
+
+#: Synthesized pieces kept for reuse: about 3 s of 22 kHz audio each, so some 8 MB.
+CACHED_PIECES = 64
 
 
 class Speaker:
@@ -34,6 +40,8 @@ class Speaker:
         self._busy = threading.Event()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts") if synthesizer else None
         self.current_sentence = ""
+        self._cache: OrderedDict[tuple[str, VoiceSettings], tuple[bytes, int]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def captions_only(self) -> bool:
@@ -51,6 +59,8 @@ class Speaker:
         self._stop.clear()
         self._busy.set()
         sentences = [(n, s) for n, chunk in enumerate(chunks) for s in split_sentences(chunk)]
+        if sentences:
+            sentences[:1] = [(0, piece) for piece in split_first_clause(sentences[0][1])]
         try:
             for n, chunk in enumerate(chunks):
                 self.events.emit("speaking", chunk, chunk=n + 1, of=len(chunks))
@@ -90,7 +100,20 @@ class Speaker:
         return True
 
     def _synthesize(self, text: str, voice: VoiceSettings) -> Future:
-        return self._worker.submit(self.synthesizer.synthesize, text, voice)
+        return self._worker.submit(self._synthesize_cached, text, voice)
+
+    def _synthesize_cached(self, text: str, voice: VoiceSettings) -> tuple[bytes, int]:
+        key = (text, voice)
+        with self._cache_lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        audio = self.synthesizer.synthesize(text, voice)
+        with self._cache_lock:
+            self._cache[key] = audio
+            while len(self._cache) > CACHED_PIECES:
+                self._cache.popitem(last=False)
+        return audio
 
     def stop(self) -> None:
         """Cut speech now; safe from any thread."""

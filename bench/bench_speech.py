@@ -132,6 +132,10 @@ def clean_path(voice: str, text: str, out: Path = OUT) -> Path:
     return out / voice / f"{text_key(text)}.wav"
 
 
+#: Piper's onnxruntime would otherwise start its telemetry (see voice_assistant/tts/piper.py).
+OFFLINE_ENV = {**os.environ, "ORT_DISABLE_TELEMETRY": "1"}
+
+
 def synthesize(voice: str, text: str, path: Path) -> None:
     """Synthesize ``text`` with ``voice`` to ``path`` (native rate; WavFileSource converts)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +150,7 @@ def synthesize(voice: str, text: str, path: Path) -> None:
         else:
             argv = ["text2wave", "-eval", command, "-o", temp]
         subprocess.run(argv, input=text.encode("utf-8"), check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+                       stderr=subprocess.PIPE, env=OFFLINE_ENV)
         os.replace(temp, path)
     finally:
         Path(temp).unlink(missing_ok=True)

@@ -100,8 +100,9 @@ def synthesize(text: str, voice: str, folder: Path) -> Path:
     if isinstance(spec, list):
         subprocess.run([*spec, "-w", str(raw), text], check=True, capture_output=True)
     elif spec.startswith("piper:"):
+        # Piper's onnxruntime would otherwise start its telemetry (see voice_assistant/tts/piper.py).
         subprocess.run([*_piper(spec.split(":", 1)[1]), "-f", str(raw)], input=text.encode(), check=True,
-                       capture_output=True)
+                       capture_output=True, env={**os.environ, "ORT_DISABLE_TELEMETRY": "1"})
     else:
         subprocess.run(["text2wave", "-eval", spec, "-o", str(raw)], input=text.encode(), check=True,
                        capture_output=True)

@@ -126,3 +126,25 @@ def test_a_folder_without_a_whisper_model_is_a_clear_error(tmp_path, pack):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match="cannot load the Whisper model"):
         WhisperRecognizer(tmp_path, pack)
+
+
+@pytest.mark.slow
+def test_a_long_recording_loses_no_sentence(whisper, voices):
+    """Over 30 s of steady speech: Whisper reads it in 30 s windows, and a question's token cap
+    once cut a window short (two and a half of eight sentences lost)."""
+    require("espeak-us-175")
+    sentences = {"Lie on your back with your knees bent and breathe slowly while the muscle lets go.": "breathe slowly",
+                 "A cold compress first, then a warm one, can calm the muscle.": "warm one",
+                 "Gentle stretches and walking keep the back moving.": "walking",
+                 "Sports shoes are better than high heels for your back.": "high heels",
+                 "Massage can help the tight muscle relax.": "massage",
+                 "Ask your doctor before taking painkillers for the pain.": "painkillers",
+                 "Change the habits that strain your back, such as lifting badly.": "lifting",
+                 "If you cannot feel your leg or lose control of your bladder, get emergency help.": "bladder"}
+    parts = []
+    for sentence in sentences:
+        parts += [pcm_of(synthesize(sentence, "espeak-us-175", voices)), np.zeros(6400, "<i2")]
+    recording = np.concatenate(parts)
+    assert len(recording) / 16000 > 30
+    heard = whisper.transcribe([recording.tobytes()]).text.lower()
+    assert [key for key in sentences.values() if key not in heard] == [], heard

@@ -37,6 +37,10 @@ MIN_RMS = 0.003
 #: A spoken question is well under this many tokens; the cap bounds the rare run-away decode
 #: (Whisper can loop on one phrase for hundreds of tokens over noise).
 MAX_NEW_TOKENS = 64
+#: A recording (``transcribe``, ``ask --wav``) may hold many sentences: Whisper reads it in 30 s windows,
+#: and 64 tokens cut a window of steady speech short (a 33 s recording of eight sentences lost two
+#: and a half); half of Whisper's 448-token context holds any 30 s of speech.
+RECORDING_MAX_NEW_TOKENS = 224
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,11 @@ class WhisperRecognizer(Recognizer):
     def session(self) -> RecognizerSession:
         return WhisperSession(self)
 
-    def decode(self, samples: np.ndarray) -> Transcript:
-        """Decode float32 samples at 16 kHz as one utterance."""
+    def recording_session(self) -> RecognizerSession:
+        return WhisperSession(self, RECORDING_MAX_NEW_TOKENS)
+
+    def decode(self, samples: np.ndarray, max_new_tokens: int = MAX_NEW_TOKENS) -> Transcript:
+        """Decode float32 samples at 16 kHz as one utterance (a recording: raise ``max_new_tokens``)."""
         seconds = len(samples) / self.sample_rate
         if seconds < MIN_SPEECH_SECONDS or float(np.sqrt(np.mean(samples ** 2))) < MIN_RMS:
             return Transcript("")
@@ -110,7 +117,7 @@ class WhisperRecognizer(Recognizer):
             samples, language="en", beam_size=s.beam_size, initial_prompt=self.prompt,
             condition_on_previous_text=False, without_timestamps=True, temperature=0.0,
             vad_filter=False, no_speech_threshold=None, log_prob_threshold=None,
-            max_new_tokens=MAX_NEW_TOKENS)
+            max_new_tokens=max_new_tokens)
         kept, logprobs = [], []
         for segment in segments:
             # Whisper's own rule: silence is a segment both likely not speech and poorly believed.
@@ -128,8 +135,9 @@ class WhisperRecognizer(Recognizer):
 class WhisperSession(RecognizerSession):
     """One utterance: audio is gathered as it comes, decoded whole when it ends."""
 
-    def __init__(self, recognizer: WhisperRecognizer) -> None:
+    def __init__(self, recognizer: WhisperRecognizer, max_new_tokens: int = MAX_NEW_TOKENS) -> None:
         self._recognizer = recognizer
+        self._max_new_tokens = max_new_tokens
         self._chunks: list[bytes] = []
         self._odd = b""
 
@@ -143,7 +151,7 @@ class WhisperSession(RecognizerSession):
     def finish(self) -> Transcript:
         samples = np.frombuffer(b"".join(self._chunks), dtype="<i2").astype(np.float32) / 32768.0
         self._chunks = []
-        return self._recognizer.decode(samples)
+        return self._recognizer.decode(samples, self._max_new_tokens)
 
     def abandon(self) -> None:
         self._chunks = []  # nothing to learn from, nothing to decode

@@ -379,3 +379,24 @@ def test_vosk_wrong_kind_folder_says_what_is_wrong(wavs, model_folders):
     assert_one_line_error(result, 6, "is not a Vosk model")
 
 
+
+
+def test_asking_for_a_neural_voice_that_is_not_there_is_one_line(wavs, config_home, tmp_path):
+    result = _cli("listen", "--input-wav", wavs["silent"], "--speed", "0", "--tts", "piper",
+                  "--voice", str(tmp_path / "nosuch.onnx"), config_home=config_home, timeout=120)
+    assert result.returncode == 6 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"voice-assistant: error: no Piper voice found (looked in {tmp_path / 'nosuch.onnx'}) "
+        "(run ./scripts/setup (it installs en_US-joe-medium), pass --voice PATH, or --tts espeak)")
+
+
+def test_a_damaged_neural_voice_falls_back_to_espeak_with_a_notice(wavs, config_home, tmp_path):
+    voice = tmp_path / "damaged.onnx"
+    voice.write_bytes(b"\0" * 64)
+    voice.with_name("damaged.onnx.json").write_text("{}")
+    result = _cli("listen", "--input-wav", wavs["silent"], "--speed", "0", "--voice", str(voice),
+                  config_home=config_home, timeout=120)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert f"(the Piper voice {voice} cannot be loaded" in result.stdout + result.stderr
+    assert "speaking with espeak-ng" in result.stdout + result.stderr
+    assert "assistant: Please note" in result.stdout

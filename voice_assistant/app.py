@@ -69,8 +69,8 @@ def load_encoder(explicit: str | None = None, env: Mapping[str, str] | None = No
     folder = find_encoder_model(explicit, env.get("VOICE_ASSISTANT_ENCODER"), project_models_dir(),
                                 user_models_dir(), installed_package_model())
     if folder is None:
-        notify(f"(No sentence encoder ({MODEL_NAME}) found: understanding questions by their words only. "
-               "Run ./scripts/setup, or pass --encoder PATH.)")
+        notify(f"No sentence encoder ({MODEL_NAME}) found: understanding questions by their words only. "
+               "Run ./scripts/setup, or pass --encoder PATH.")
         return None
     return SentenceEncoder(folder)
 
@@ -152,7 +152,7 @@ def build_synthesizer(tts: str = "auto", voice: str | None = None, env: Mapping[
         except AssistantError as exc:
             if tts != "auto":
                 raise
-            notify(f"({exc.message}: speaking with espeak-ng.)")
+            notify(f"{exc.message}: speaking with espeak-ng.")
     from voice_assistant.tts.espeak import EspeakSynthesizer
 
     return EspeakSynthesizer(), espeak_name

@@ -79,4 +79,4 @@ def choose_tts(requested: str, piper_voice: Path | None, piper_available: bool =
     if piper_voice is not None and piper_available:
         return VoiceChoice("piper")
     why = "no Piper voice found" if piper_voice is None else "piper-tts is not installed"
-    return VoiceChoice("espeak", f"({why}: speaking with espeak-ng. Run ./scripts/setup for the neural voice.)")
+    return VoiceChoice("espeak", f"{why}: speaking with espeak-ng. Run ./scripts/setup for the neural voice.")

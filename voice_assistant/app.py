@@ -125,6 +125,18 @@ def build_recognizer(engine: str, pack: KnowledgePack, model: str | None = None,
     return PocketSphinxRecognizer(pack, extra_phrases=extra_phrases)
 
 
+def build_spotter(notify=print):
+    """The command spotter for barge-in, or None with a notice when PocketSphinx cannot start
+    (barge-in is a comfort, not a need)."""
+    try:
+        from voice_assistant.stt.spotter import CommandSpotter
+
+        return CommandSpotter()
+    except (AssistantError, RuntimeError, OSError) as exc:  # PocketSphinx's own errors are RuntimeErrors
+        notify(f"{getattr(exc, 'message', exc)}: commands are heard once the assistant stops speaking.")
+        return None
+
+
 def build_synthesizer(tts: str = "auto", voice: str | None = None, env: Mapping[str, str] | None = None,
                       notify=print) -> tuple[Synthesizer, str]:
     """The voice: ``tts`` is auto, piper or espeak; ``voice`` a Piper voice file or folder, or an

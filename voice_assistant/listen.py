@@ -13,7 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
-from voice_assistant.app import build_core, build_recognizer, build_synthesizer
+from voice_assistant.app import build_core, build_recognizer, build_spotter, build_synthesizer
 from voice_assistant.audio.memory import MemorySink
 from voice_assistant.audio.segmenter import SegmenterSettings
 from voice_assistant.audio.wav import WavFileSource, write_wav
@@ -99,18 +99,13 @@ def _listen(args: argparse.Namespace, events: EventBus) -> int:
 
     wake = (args.wake_word.lower(),) if args.wake_word else ()
     recognizer = build_recognizer(args.engine, core.pack, args.model, notify=notice, extra_phrases=wake)
-    spotter = None
-    try:
-        from voice_assistant.stt.spotter import CommandSpotter
-
-        spotter = CommandSpotter()
-    except Exception as exc:  # noqa: BLE001 - barge-in is a comfort, not a requirement
-        log.warning("barge-in disabled: %s", exc)
+    spotter = build_spotter(notify=notice)
 
     def remember_rate(rate: float) -> None:
         save_settings(settings_path, UserSettings(rate=rate))
 
     speaker = Speaker(synthesizer, sink, voice, events)
+    speaker.prefetch(core.dialogue.first_lines())  # a neural voice's first words then start at once
     segmenter = SegmenterSettings.relaxed() if args.slow_speech else SegmenterSettings()
     loop = ConversationLoop(core, recognizer, source, speaker, events,
                             LoopSettings(segmenter=segmenter, wake_word=args.wake_word, greet=not args.no_greeting),
@@ -150,7 +145,8 @@ _PRINTING = threading.Lock()
 def _json_printer(event: Event) -> None:
     # Events come from the loop's and the speaker's threads: one lock, one write per line, or two
     # objects could share a line (seen: a 'speaking' event and a 'state' event run together).
-    if event.kind in ("heard", "matched", "speaking", "interrupted", "barge_in", "error", "notice", "state"):
+    if event.kind in ("heard", "matched", "speaking", "audio", "spoken", "interrupted", "barge_in", "error", "notice",
+                      "state"):
         line = json.dumps({"event": event.kind, "text": event.text, **_plain(event.data)}) + "\n"
         with _PRINTING:
             sys.stdout.write(line)

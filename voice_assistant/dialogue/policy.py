@@ -84,8 +84,7 @@ class Dialogue:
         chunks: tuple[str, ...] = tuple(flag.warning for flag in flags if flag.warning)
         names = [flag.name for flag in flags if not flag.warning]
         if names:
-            said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-            chunks += (f"You mentioned {said}. {self.pack.emergency}",)
+            chunks += (self._mentioned(names),)
         new_state = replace(state, last_said=chunks)
         if match.topic is not None:
             topic_chunks = self._chunk_with_hint(match.topic, 0)
@@ -93,6 +92,16 @@ class Dialogue:
             new_state = replace(state, topic=match.topic, chunk=0, last_said=chunks)
         reply = Reply("red_flag", match.intent, 1.0, chunks, heard=match.normalized, red_flags=match.red_flags)
         return reply, new_state
+
+    def _mentioned(self, names: list[str]) -> str:
+        said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        return f"You mentioned {said}. {self.pack.emergency}"
+
+    def first_lines(self) -> list[str]:
+        """The first chunk of every answer and every warning, as spoken: what a voice can prepare
+        before anyone asks."""
+        lines = [self._chunk_with_hint(entry.id, 0)[0] for entry in self.pack.entries]
+        return lines + [flag.warning or self._mentioned([flag.name]) for flag in self.pack.red_flags]
 
     def _decline(self, state: DialogueState, match: Match) -> tuple[Reply, DialogueState]:
         scope = f"I can tell you {self.pack.scope}."

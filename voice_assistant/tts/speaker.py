@@ -3,7 +3,9 @@
 The next sentence is synthesized on a worker thread while the current one
 plays; a long first sentence is split at its first clause so the first sound
 comes sooner, and recent pieces are kept so 'repeat' and the fixed prompts
-start at once. With no synthesizer or no output device it becomes
+start at once. The first piece of every likely answer can be made ahead, in
+the background (:meth:`Speaker.prefetch`), so a neural voice starts as fast
+as espeak-ng. With no synthesizer or no output device it becomes
 captions-only: the same events, no sound.
 """
 
@@ -42,6 +44,11 @@ class Speaker:
         self.current_sentence = ""
         self._cache: OrderedDict[tuple[str, VoiceSettings], tuple[bytes, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        #: First pieces of likely answers at the current pace (see :meth:`prefetch`), never evicted.
+        self._prepared: dict[tuple[str, VoiceSettings], tuple[bytes, int]] = {}
+        self._prefetch_texts: tuple[str, ...] = ()
+        self._prefetcher: threading.Thread | None = None
+        self._closing = threading.Event()
 
     @property
     def captions_only(self) -> bool:
@@ -53,14 +60,41 @@ class Speaker:
 
     def set_rate(self, rate: float) -> None:
         self.voice = replace(self.voice, rate=rate)
+        if self._prefetch_texts:
+            self.prefetch(self._prefetch_texts)
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Synthesize the first piece of each of ``texts`` (likely answers) in the background, so
+        that when one is chosen its first sound needs no synthesis; again after a change of pace.
+        A neural voice takes 100-250 ms for a first piece, espeak-ng a few milliseconds."""
+        if self.captions_only or self._closing.is_set():
+            return
+        self._prefetch_texts = tuple(texts)
+        if self._prefetcher is not None and self._prefetcher.is_alive():
+            return  # the running pass reads the texts and the voice afresh for each piece
+        self._prefetcher = threading.Thread(target=self._prefetch_all, name="tts-prefetch", daemon=True)
+        self._prefetcher.start()
+
+    def _prefetch_all(self) -> None:
+        done: set[tuple[str, VoiceSettings]] = set()
+        while not self._closing.is_set():
+            voice = self.voice
+            todo = [piece for piece in dict.fromkeys(first_piece(text) for text in self._prefetch_texts)
+                    if piece and (piece, voice) not in done]
+            if not todo:
+                return
+            piece = todo[0]
+            done.add((piece, voice))
+            try:
+                self._synthesize_cached(piece, voice, prepared=True)
+            except AssistantError as exc:  # the answer itself will report it, if it happens again
+                log.debug("prefetching %r failed: %s", piece, exc)
 
     def speak(self, chunks: Sequence[str]) -> bool:
         """Speak every chunk; return False if :meth:`stop` cut it short. Blocks until done."""
         self._stop.clear()
         self._busy.set()
-        sentences = [(n, s) for n, chunk in enumerate(chunks) for s in split_sentences(chunk)]
-        if sentences:
-            sentences[:1] = [(0, piece) for piece in split_first_clause(sentences[0][1])]
+        sentences = pieces_of(chunks)
         try:
             for n, chunk in enumerate(chunks):
                 self.events.emit("speaking", chunk, chunk=n + 1, of=len(chunks))
@@ -93,6 +127,8 @@ class Speaker:
                 return True
             if not finished:
                 break
+        if pending is not None:
+            pending.cancel()  # the rest of a reply cut short is not made (unless it is under way)
         if self._stop.is_set():
             self.events.emit("interrupted", self.current_sentence)
             return False
@@ -100,16 +136,37 @@ class Speaker:
         return True
 
     def _synthesize(self, text: str, voice: VoiceSettings) -> Future:
+        # A piece already made is handed over at once, even while the worker still makes a piece of
+        # an answer that was cut short.
+        audio = self._cached(text, voice)
+        if audio is not None:
+            done: Future = Future()
+            done.set_result(audio)
+            return done
         return self._worker.submit(self._synthesize_cached, text, voice)
 
-    def _synthesize_cached(self, text: str, voice: VoiceSettings) -> tuple[bytes, int]:
+    def _cached(self, text: str, voice: VoiceSettings) -> tuple[bytes, int] | None:
         key = (text, voice)
         with self._cache_lock:
+            if key in self._prepared:
+                return self._prepared[key]
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
+        return None
+
+    def _synthesize_cached(self, text: str, voice: VoiceSettings, prepared: bool = False) -> tuple[bytes, int]:
+        audio = self._cached(text, voice)
+        if audio is not None:
+            return audio
+        key = (text, voice)
         audio = self.synthesizer.synthesize(text, voice)
         with self._cache_lock:
+            if prepared:  # kept for as long as the pace lasts, whatever else is said meanwhile
+                for old in [k for k in self._prepared if k[1] != voice]:
+                    del self._prepared[old]
+                self._prepared[key] = audio
+                return audio
             self._cache[key] = audio
             while len(self._cache) > CACHED_PIECES:
                 self._cache.popitem(last=False)
@@ -123,7 +180,25 @@ class Speaker:
 
     def close(self) -> None:
         self.stop()
+        self._closing.set()
+        if self._prefetcher is not None:
+            self._prefetcher.join()  # at most one piece still being made
         if self._worker is not None:
             self._worker.shutdown(wait=True, cancel_futures=True)
         if self.sink is not None:
             self.sink.close()
+
+
+def pieces_of(chunks: Sequence[str]) -> list[tuple[int, str]]:
+    """(chunk number, piece) in the order they are synthesized: sentences, the first one cut at its
+    first clause when long."""
+    sentences = [(n, s) for n, chunk in enumerate(chunks) for s in split_sentences(chunk)]
+    if sentences:
+        sentences[:1] = [(0, piece) for piece in split_first_clause(sentences[0][1])]
+    return sentences
+
+
+def first_piece(text: str) -> str:
+    """What is synthesized first when ``text`` begins a reply."""
+    pieces = pieces_of([text])
+    return pieces[0][1] if pieces else ""

@@ -256,6 +256,42 @@ def barge_in_section(barge: dict | None) -> list[str]:
     return lines + [""]
 
 
+def tts_section(tts: dict | None) -> list[str]:
+    """The two voices side by side (bench/bench_tts.py): heard by Whisper, first audio, speed, load, memory."""
+    if tts is None or "voices" not in tts:
+        return ["_Voice benchmark not run._", ""]
+    voices = tts["voices"]
+
+    def key_words(v: dict) -> str:
+        words = v["pronunciation"].values()
+        alone = v.get("carrier") or {}
+        return (f"{sum(p['hits'] for p in words)}/{sum(p['sentences'] for p in words)}; "
+                f"{sum(c['hit'] for c in alone.values())}/{len(alone)}")
+
+    rows = [(f"word error rate (Whisper tiny.en, {tts['sentences']} sentences)", lambda v: _pct(v["wer"])),
+            ("key words heard: in the pack's sentences; alone", key_words),
+            ("an answer's first piece made when chosen, p50 / p95",
+             lambda v: f"{_ms(v['first_audio']['p50_s'])} / {_ms(v['first_audio']['p95_s'])}"),
+            (f"first audio of an answer, prepared at start-up, p50 / p95 (target p95 <= "
+             f"{_ms(next(iter(voices.values()))['first_audio']['target_p95_s'])})",
+             lambda v: (f"{_ms(v['speaker_first_audio']['p50_s'])} / {_ms(v['speaker_first_audio']['p95_s'])}"
+                        if "speaker_first_audio" in v else "-")),
+            ("synthesis real-time factor (median)", lambda v: f"{v['rtf']['median']:.3f}"),
+            ("load (import + construct), then first synthesis",
+             lambda v: f"{_ms(v['load']['load_s'])}, {_ms(v['load']['first_synthesis_s'])}"),
+            ("peak memory of a process with the voice", lambda v: f"{v['load']['vm_hwm_mb']:.0f} MB")]
+    lines = [f"| | {' | '.join(voices)} |", "|---|" + "---|" * len(voices)]
+    lines += [f"| {label} | {' | '.join(cell(v) for v in voices.values())} |" for label, cell in rows]
+    missed = []
+    for name, v in voices.items():
+        words = [f"{word} {p['sentences'] - p['hits']}/{p['sentences']}" for word, p in v["pronunciation"].items()
+                 if p["hits"] < p["sentences"]]
+        missed.append(f"{name}: {', '.join(words) or 'none'}")
+    lines += ["", f"Key words misheard in the pack's sentences: {'; '.join(missed)}.",
+              f"Command: `{tts.get('command', 'python bench/bench_tts.py')}`"]
+    return lines + [""]
+
+
 def clean_on_noise_subset(speech: dict, voice: str) -> float:
     """Clean accuracy of ``voice`` on the utterances its noisy conditions used (the plot's 'clean' point)."""
     groups = [g for g in speech["groups"] if g["voice"] == voice]
@@ -339,6 +375,7 @@ def write_report(out_dir: Path, report: Path, plot_dir: Path, info: dict | None 
              "## Hands-free loop: latency, start-up, memory", "", *loop_section(loop, loop_noisy),
              *whisper_loop_line(out_dir),
              "## Barge-in while the assistant speaks", "", *barge_in_section(barge),
+             "## Voices: espeak-ng against Piper's joe", "", *tts_section(_load(out_dir / "tts.json")),
              "## Plots", "", *plots(speech, loop, plot_dir), ""]
     text = "\n".join(lines)
     report.write_text(text, encoding="utf-8")
@@ -365,7 +402,8 @@ def readme_block(out_dir: Path, info: dict) -> str:
              "**Hands-free loop** on virtual devices (`python bench/bench_loop.py`):", "",
              *loop_section(loop, loop_noisy), *whisper_loop_line(out_dir),
              "![latency split](bench/latency_split.png)", "",
-             "**Barge-in** (`python bench/bench_barge_in.py`):", "", *barge_in_section(barge)]
+             "**Barge-in** (`python bench/bench_barge_in.py`):", "", *barge_in_section(barge),
+             "**Voices** (`python bench/bench_tts.py`):", "", *tts_section(_load(out_dir / "tts.json"))]
     return "\n".join(lines).rstrip() + "\n"
 
 

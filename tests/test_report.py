@@ -72,3 +72,27 @@ def test_readme_block_is_replaced_between_the_markers_only(tmp_path):
         assert "figures:start" in str(exc)
     else:
         raise AssertionError("a README without markers must be refused")
+
+
+def test_tts_section_sets_the_voices_side_by_side(tmp_path):
+    def voice(wer: float, p95: float, missed: int) -> dict:
+        return {"wer": wer, "pronunciation": {"spasm": {"sentences": 4, "hits": 4 - missed, "missed": []}},
+                "carrier": {"spasm": {"heard": "the word is spasm", "hit": True}},
+                "first_audio": {"p50_s": 0.004, "p95_s": p95, "target_p95_s": 0.150}, "rtf": {"median": 0.05},
+                "speaker_first_audio": {"p50_s": 0.001, "p95_s": p95 / 100},
+                "load": {"load_s": 0.5, "first_synthesis_s": 0.06, "vm_hwm_mb": 251.4}}
+
+    tts = {"command": "python bench/bench_tts.py --limit 2", "sentences": 2,
+           "voices": {"espeak": voice(0.161, 0.005, 1), "piper-joe": voice(0.045, 0.415, 0)}}
+    lines = report.tts_section(tts)
+    assert lines[0] == "| | espeak | piper-joe |"
+    assert "| word error rate (Whisper tiny.en, 2 sentences) | 16.1% | 4.5% |" in lines
+    assert "| an answer's first piece made when chosen, p50 / p95 | 4 ms / 5 ms | 4 ms / 415 ms |" in lines
+    assert ("| first audio of an answer, prepared at start-up, p50 / p95 (target p95 <= 150 ms) | 1 ms / 0 ms | "
+            "1 ms / 4 ms |") in lines
+    assert "| key words heard: in the pack's sentences; alone | 3/4; 1/1 | 4/4; 1/1 |" in lines
+    assert "Key words misheard in the pack's sentences: espeak: spasm 1/4; piper-joe: none." in lines
+    assert report.tts_section(None) == ["_Voice benchmark not run._", ""]
+    out = _typed_figures(tmp_path, "question", 1, 1)
+    _write(out, "tts.json", tts)
+    assert "| peak memory of a process with the voice | 251 MB | 251 MB |" in report.readme_block(out, INFO)

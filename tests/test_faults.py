@@ -473,6 +473,9 @@ class _SaysSlowerOnce:
     def reset(self) -> None:
         pass
 
+    def phrases_for(self, intent: str) -> list[str]:
+        return ["slower", "slow down"] if intent == "slower" else []
+
 
 def test_a_command_spotted_in_silence_is_ignored(core):
     """The spotter's adapting front end can score a keyphrase in digital silence: with no voice heard,
@@ -484,7 +487,7 @@ def test_a_command_spotted_in_silence_is_ignored(core):
 
 @pytest.mark.parametrize("noisy_room", [False, True])
 def test_the_spotter_cleans_its_audio_when_the_recognizer_heard_a_noisy_room(core, noisy_room):
-    recognizer = ScriptedRecognizer()
+    recognizer = ScriptedRecognizer("slow down")  # what it hears when asked to confirm the spotted command
     recognizer.noisy_room = noisy_room
     spotter = _SaysSlowerOnce()
     # A voice (loud noise, to the voice-activity detector) while it speaks: a command can be heard.
@@ -494,8 +497,17 @@ def test_the_spotter_cleans_its_audio_when_the_recognizer_heard_a_noisy_room(cor
     assert spotter.noisy_room_when_fired is noisy_room
 
 
+@pytest.mark.parametrize("heard", ["", "the muscles of your stomach", "please note i share general"])
+def test_a_spotted_command_the_recognizer_does_not_hear_is_ignored(core, heard):
+    """The spotter takes the assistant's own words for commands (a neural voice's 'stomach' for
+    'stop'); the recognizer, given the same seconds, hears the words, so nothing is cut."""
+    events, _, _, _ = _run(core, ScriptedRecognizer(heard), _noise(3.0).tobytes(), EspeakSynthesizer(), greet=True,
+                           spotter=_SaysSlowerOnce())
+    assert events.of("barge_in") == [] and events.of("interrupted") == []
+
+
 def test_settings_save_failure_during_barge_in_is_an_error_event(core):
-    events, _, _, _ = _run(core, ScriptedRecognizer(), _noise(3.0).tobytes(), EspeakSynthesizer(), greet=True,
+    events, _, _, _ = _run(core, ScriptedRecognizer("slower"), _noise(3.0).tobytes(), EspeakSynthesizer(), greet=True,
                            spotter=_SaysSlowerOnce(), on_rate_change=_save_fails)
     assert [e.text for e in events.of("barge_in")] == ["slower"]
     assert [e.data["where"] for e in events.of("error")] == ["config"]

@@ -60,6 +60,13 @@ class Recognizer(abc.ABC):
         """The session :meth:`transcribe` uses: no listener waits, so an engine may take longer."""
         return self.session()
 
+    def hear_once(self, pcm: bytes) -> Transcript:
+        """Decode a few seconds as one utterance without learning from them (a check on what the
+        microphone held while the assistant spoke). Engines that adapt override this to forget it."""
+        session = self.session()
+        session.accept(pcm)
+        return session.finish()
+
     def transcribe(self, chunks: Iterable[bytes]) -> Transcript:
         """Decode a whole recording as one utterance."""
         session = self.recording_session()

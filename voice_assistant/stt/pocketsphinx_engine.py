@@ -161,6 +161,16 @@ class PocketSphinxRecognizer(Recognizer):
         """No listener waits, so the recording may be decoded again until the cepstral mean settles."""
         return self.session(MAX_REDECODES)
 
+    def hear_once(self, pcm: bytes) -> Transcript:
+        """As :meth:`Recognizer.hear_once`; the cepstral mean and the noisy-room reading are put back,
+        so the assistant's own voice in those seconds does not pull them away from the user's."""
+        cmn, noisy, count = self.decoder.get_cmn(), self.noisy_room, self.utterances_since_reset
+        try:
+            return super().hear_once(pcm)
+        finally:
+            self.decoder.set_cmn(cmn)
+            self.noisy_room, self.utterances_since_reset = noisy, count
+
     def transcribe(self, chunks) -> Transcript:
         """A whole recording, heard on its own: no feature state carried over from the last one."""
         self.reset()

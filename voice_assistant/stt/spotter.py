@@ -111,6 +111,10 @@ class CommandSpotter:
         log.debug("spotted %r", phrase)
         return intent
 
+    def phrases_for(self, intent: str) -> list[str]:
+        """The keyphrases that report ``intent``."""
+        return [phrase for phrase, (command, _) in self.keyphrases.items() if command == intent]
+
     def set_noisy_room(self, noisy: bool) -> None:
         """In a noisy room, clean the audio with RNNoise first (where pyrnnoise is installed) and use
         the stricter keyphrase search: steady noise alone was spotted as 'faster' or 'stop' several

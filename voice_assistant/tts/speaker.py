@@ -42,6 +42,8 @@ class Speaker:
         self._busy = threading.Event()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tts") if synthesizer else None
         self.current_sentence = ""
+        #: The sentence played before the current one: the microphone still hears its end.
+        self.previous_sentence = ""
         self._cache: OrderedDict[tuple[str, VoiceSettings], tuple[bytes, int]] = OrderedDict()
         self._cache_lock = threading.Lock()
         #: First pieces of likely answers at the current pace (see :meth:`prefetch`), never evicted.
@@ -118,7 +120,7 @@ class Speaker:
                 self.events.emit("error", str(exc), where="tts")
                 return True
             pending = self._synthesize(sentences[index + 1][1], voice) if index + 1 < len(sentences) else None
-            self.current_sentence = sentence
+            self.previous_sentence, self.current_sentence = self.current_sentence or self.previous_sentence, sentence
             self.events.emit("audio", sentence, seconds=len(pcm) / 2 / rate, rate=voice.rate)
             try:
                 finished = self.sink.play(pcm, rate)

@@ -1,6 +1,8 @@
 """Barge-in: does the command spotter ignore the assistant's own voice and catch a person over it?
 
 Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 2] [--seed 7] [--rates 0.8,1.0,1.25]
+                                      [--assistant-voices espeak,piper] [--room-noise 15]
+                                      [--confirm-engine whisper|pocketsphinx|none]
                                       [--levels -6,-12] [--latency 0.1] [--keyphrases JSON] [--json PATH]
        python bench/bench_barge_in.py --tune [PHRASE,...] [--add "stop it,please stop"] [--drop "be quiet"]
        python bench/bench_barge_in.py --tighten --rates 0.512,0.64,1.562,1.6
@@ -8,7 +10,8 @@ Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 2] [--seed 7] [--ra
 1. Self-triggers. Every sentence the assistant can say (answer chunks, the
    'say next' hint, greeting, disclaimer, emergency and red-flag replies,
    declines and the dialogue's own command replies, found by driving the real
-   Dialogue) is synthesized with EspeakSynthesizer at each rate, resampled to
+   Dialogue) is synthesized in each of the assistant's voices (--assistant-voices: espeak-ng and
+   Piper's joe) at each rate, and over steady room noise (--room-noise dB under it), resampled to
    16 kHz with soxr, and fed 30 ms (960 bytes) at a time through a reset
    CommandSpotter, then 0.3 s of silence (a late detection still belongs to
    the sentence). A detection whose command is not a word of the sentence
@@ -37,6 +40,13 @@ Usage: python bench/bench_barge_in.py [--workers 2] [--mixes 2] [--seed 7] [--ra
    command reported in a mix (not a word of the echo sentence) counts as
    'wrong': it would act on the wrong command, and its reset of the decoder
    usually loses the right one.
+
+   Confirmation, as ConversationLoop does it: a command spotted in a word the
+   assistant was not saying counts only if the recognizer (--confirm-engine,
+   default Whisper, the app's) hears one of its keyphrases in the 2 s of audio
+   before the spot (Recognizer.hear_once). Refuted spots are counted apart
+   ('refuted'); a command mix counts as detected only when confirmed. The
+   delay is the spotter's; the confirming decode's time is reported beside it.
 
 3. --tune searches each keyphrase's threshold alone (a one-keyphrase
    spotter), from 1e-40 (permissive) towards 1e+10 (strict), in steps of five
@@ -192,17 +202,39 @@ def to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
     return to_int16(samples)
 
 
-def synthesize_assistant(sentences: list[str], rates: list[float]) -> dict[tuple[float, str], np.ndarray]:
+#: The assistant's voices (--assistant-voices): the thresholds must hold for each one it can speak with.
+ASSISTANT_VOICES = ("espeak", "piper")
+
+
+def assistant_synthesizer(voice: str):
+    if voice == "piper":
+        from voice_assistant.tts.piper import PiperSynthesizer
+        from voice_assistant.tts.selection import packaged_piper_voice
+
+        return PiperSynthesizer(packaged_piper_voice())
     from voice_assistant.tts.espeak import EspeakSynthesizer
 
-    synthesizer = EspeakSynthesizer()
+    return EspeakSynthesizer()
+
+
+def synthesize_assistant(sentences: list[str], styles: list[tuple[str, float]]) -> dict[tuple, np.ndarray]:
+    """Every sentence in every style (assistant voice, rate), keyed by ((voice, rate), sentence)."""
     audio = {}
-    for rate in rates:
-        settings = VoiceSettings(rate=rate)
-        for sentence in sentences:
-            pcm, native = synthesizer.synthesize(sentence, settings)
-            audio[(rate, sentence)] = to_16k(np.frombuffer(pcm, dtype="<i2"), native)
+    for voice in dict.fromkeys(v for v, _ in styles):
+        synthesizer = assistant_synthesizer(voice)
+        for style in [st for st in styles if st[0] == voice]:
+            settings = VoiceSettings(rate=style[1])
+            for sentence in sentences:
+                pcm, native = synthesizer.synthesize(sentence, settings)
+                audio[(style, sentence)] = to_16k(np.frombuffer(pcm, dtype="<i2"), native)
     return audio
+
+
+def steady_noise(length: int, rms: float, seed: int) -> np.ndarray:
+    """A fan or air conditioner: seeded white noise, low-passed (as tests/test_loop.py's room)."""
+    white = np.random.default_rng(seed).normal(0.0, 1.0, length)
+    hum = np.convolve(white, np.ones(8) / 8, mode="same")
+    return hum * rms / hum.std()
 
 
 def synthesize_user(text: str, voice: str) -> np.ndarray:
@@ -234,7 +266,7 @@ def speech_end(samples: np.ndarray) -> float:
     return (loud[-1] + 1) / SAMPLE_RATE if len(loud) else 0.0
 
 
-def make_mixes(sentence_audio: dict, sentences: list[str], rates: list[float], voices: list[str],
+def make_mixes(sentence_audio: dict, sentences: list[str], styles: list[tuple[str, float]], voices: list[str],
                per_cell: int, seed: int) -> list[dict]:
     """Command utterances over random assistant sentences, deterministic for a seed."""
     rng = random.Random(seed)
@@ -260,7 +292,7 @@ def make_mixes(sentence_audio: dict, sentences: list[str], rates: list[float], v
                 continue
             for _ in range(per_cell):
                 while True:
-                    echo_text, rate = rng.choice(pool), rng.choice(rates)
+                    echo_text, rate = rng.choice(pool), rng.choice(styles)
                     echo = sentence_audio[(rate, echo_text)]
                     room = len(echo) / SAMPLE_RATE - command_seconds - 0.6
                     if room > 0:
@@ -300,15 +332,17 @@ def reply_runs(replies: list[tuple[str, ...]]) -> list[list[str]]:
     return runs
 
 
-def warm_cmn(sentence_audio: dict, rates: list[float]) -> tuple[list[float], float]:
+def warm_cmn(sentence_audio: dict, styles: list[tuple[str, float]]) -> tuple[list[float], float]:
     """The cepstral mean after the spotter has heard a minute of the assistant, and how far its first
     coefficient (log energy) moves per unit of ln(gain): scaling the audio shifts c0 alone."""
     from voice_assistant.stt.spotter import CommandSpotter
 
     decoder = CommandSpotter().decoder
     initial = decoder.get_cmn()
-    rate = min(rates, key=lambda r: abs(r - 1.0))
-    audio = np.concatenate([a for (r, _), a in sentence_audio.items() if r == rate])[:60 * SAMPLE_RATE]
+    normal = {v: min((st for st in styles if st[0] == v), key=lambda st: abs(st[1] - 1.0)) for v, _ in styles}
+    per_voice = [np.concatenate([a for (st, _), a in sentence_audio.items() if st == style])[:60 * SAMPLE_RATE]
+                 for style in normal.values()]
+    audio = np.concatenate([part[:len(part) // len(per_voice)] for part in per_voice])
     means = []
     for gain in (1.0, 0.25):
         decoder.set_cmn(initial)
@@ -361,33 +395,82 @@ def detections(keyphrases: dict[str, list], samples: np.ndarray, cmn: str,
     return found
 
 
+def _recognizer():
+    """The worker's recognizer for confirming a spotted command, as the loop does (None: not confirmed)."""
+    if _DATA["confirm_engine"] is None:
+        return None
+    if "recognizer" not in _WORKER:
+        from voice_assistant.app import build_recognizer
+        from voice_assistant.knowledge import load_pack
+
+        _WORKER["recognizer"] = build_recognizer(_DATA["confirm_engine"], load_pack(), notify=lambda message: None)
+    return _WORKER["recognizer"]
+
+
+def confirmed(keyphrases: dict[str, list], intent: str, samples: np.ndarray, t: float, said: str) -> tuple[bool, float]:
+    """ConversationLoop._confirmed: does the recognizer hear a keyphrase of ``intent`` in the
+    ``confirm_seconds`` before ``t``, in words the assistant (``said``) was not saying? And how long
+    the decode took."""
+    recognizer = _recognizer()
+    if recognizer is None:
+        return True, 0.0
+    end = int(t * SAMPLE_RATE)
+    start = max(0, end - int(_DATA["confirm_seconds"] * SAMPLE_RATE))
+    began = time.perf_counter()
+    heard = f" {normalize(recognizer.hear_once(samples[start:end].astype('<i2').tobytes()).text)} "
+    took = time.perf_counter() - began
+    spoken = f" {normalize(said)} "
+    phrases = [p for p, (i, _) in keyphrases.items() if i == intent]
+    return any(f" {p} " in heard and f" {p} " not in spoken for p in phrases), took
+
+
 def run_item(args: tuple) -> dict:
     kind, index, keyphrases = args
     if kind == "sentence":
-        rate, sentence, cmn = _DATA["sentence_items"][index]
+        rate, sentence, cmn, snr = _DATA["sentence_items"][index]
         audio = np.concatenate([_DATA["audio"][(rate, sentence)], np.zeros(int(SENTENCE_TAIL * SAMPLE_RATE), "<i2")])
+        if snr is not None:  # the assistant heard over a steady room noise ``snr`` dB under its voice
+            noise = steady_noise(len(audio), active_rms(audio) * 10 ** (-snr / 20), seed=index)
+            audio = np.clip(np.round(audio + noise), -32768, 32767).astype("<i2")
         words = words_of(sentence)
         hits = detections(keyphrases, audio, cmn)
-        return dict(kind=kind, index=index, self=[(i, t) for i, t in hits if i not in words],
-                    ignored=[(i, t) for i, t in hits if i in words])
+        spotted = [(i, t) for i, t in hits if i not in words]
+        checks = [confirmed(keyphrases, i, audio, t, sentence) for i, t in spotted]
+        return dict(kind=kind, index=index, self=[h for h, (ok, _) in zip(spotted, checks) if ok],
+                    refuted=[h for h, (ok, _) in zip(spotted, checks) if not ok],
+                    confirm_s=[took for _, took in checks], ignored=[(i, t) for i, t in hits if i in words])
     if kind == "run":
         rate, sentences = _DATA["run_items"][index]
         parts = [_DATA["audio"][(rate, s)] for s in sentences]
+        audio = np.concatenate(parts)
         ends = np.cumsum([len(p) for p in parts]) / SAMPLE_RATE
-        selfs, ignored = [], []
-        for intent, t in detections(keyphrases, np.concatenate(parts), "warm"):
+        selfs, ignored, refuted, confirm_s = [], [], [], []
+        for intent, t in detections(keyphrases, audio, "warm"):
             at = min(int(np.searchsorted(ends, t + _DATA["latency"], side="right")), len(sentences) - 1)
-            (ignored if intent in words_of(sentences[at]) else selfs).append((intent, t, sentences[at]))
-        return dict(kind=kind, index=index, self=selfs, ignored=ignored)
+            said = " ".join(sentences[max(0, at - 1):at + 1])  # the loop checks the one before too
+            if intent in words_of(said):
+                ignored.append((intent, t, sentences[at]))
+                continue
+            ok, took = confirmed(keyphrases, intent, audio, t, said)
+            confirm_s.append(took)
+            (selfs if ok else refuted).append((intent, t, sentences[at]))
+        return dict(kind=kind, index=index, self=selfs, ignored=ignored, refuted=refuted, confirm_s=confirm_s)
     mix = _DATA["mixes"][index]
     echo_words = words_of(mix["echo"])
-    hit, wrong = None, []
+    hit, wrong, spotted, confirm_s = None, [], 0, []
     for intent, t in detections(keyphrases, mix["audio"], mix["cmn"], mix.get("echo_gain", 1.0)):
-        if intent == mix["intent"] and hit is None and mix["onset"] <= t <= mix["end"] + DETECT_WINDOW:
-            hit = t - mix["end"]
-        elif intent not in echo_words and intent != mix["intent"]:
+        right = intent == mix["intent"] and mix["onset"] <= t <= mix["end"] + DETECT_WINDOW
+        if intent in echo_words or (right and hit is not None):
+            continue
+        ok, took = confirmed(keyphrases, intent, mix["audio"], t, mix["echo"])
+        confirm_s.append(took)
+        if right:
+            spotted += 1
+            if ok:
+                hit = t - mix["end"]
+        elif ok and intent != mix["intent"]:
             wrong.append((intent, t))
-    return dict(kind=kind, index=index, delay=hit, wrong=wrong)
+    return dict(kind=kind, index=index, delay=hit, wrong=wrong, spotted=spotted, confirm_s=confirm_s)
 
 
 # -- measuring --------------------------------------------------------------------------------
@@ -403,7 +486,7 @@ def self_triggers(pool, phrase: str, intent: str, threshold: float, suspects: li
     """Items on which one keyphrase alone self-triggers; stops at the first batch that has any."""
     keyphrases = {phrase: [intent, threshold]}
     order = suspects + [("run", i) for i in range(len(_DATA["run_items"]))]
-    order += [("sentence", i) for i, (_, s, _) in enumerate(_DATA["sentence_items"]) if intent not in words_of(s)]
+    order += [("sentence", i) for i, (_, s, _, _) in enumerate(_DATA["sentence_items"]) if intent not in words_of(s)]
     order = list(dict.fromkeys(order))
     batch = 4 * _DATA["workers"]
     for start in range(0, len(order), batch):
@@ -472,27 +555,38 @@ def summarize(results: list[dict], keyphrases: dict[str, list]) -> dict:
         summary["intents"][intent] = dict(
             self=sum(i == intent for r in sentences for i, _ in r["self"]),
             runs=sum(i == intent for r in runs for i, _, _ in r["self"]),
-            ignored=sum(i == intent for r in sentences for i, _ in r["ignored"]))
+            ignored=sum(i == intent for r in sentences for i, _ in r["ignored"]),
+            refuted=sum(i == intent for r in sentences + runs for i, *_ in r["refuted"]))
     for key, field in (("utterances", "text"), ("voices", "voice")):
         for name in dict.fromkeys(m[field] for _, m in mixes):
             row = summary[key][name] = {}
             for condition in CONDITIONS:
                 cell = [r for r, m in mixes if m[field] == name and m["condition"] == condition]
                 delays = [r["delay"] for r in cell if r["delay"] is not None]
-                row[condition] = dict(n=len(cell), hit=len(delays),
+                row[condition] = dict(n=len(cell), hit=len(delays), spotted=sum(r["spotted"] > 0 for r in cell),
                                       delay=statistics.median(delays) if delays else None)
             row["wrong"] = sum(len(r["wrong"]) for r, m in mixes if m[field] == name)
     examples = []
     for r in sentences:
-        rate, sentence, cmn = _DATA["sentence_items"][r["index"]]
-        examples += [f"{intent} @{t:.2f}s, rate {rate}, {cmn}: {sentence}" for intent, t in r["self"]]
+        style, sentence, cmn, snr = _DATA["sentence_items"][r["index"]]
+        room = "" if snr is None else f", room noise {snr:g} dB under"
+        examples += [f"{intent} @{t:.2f}s, {style[0]} at rate {style[1]}, {cmn}{room}: {sentence}"
+                     for intent, t in r["self"]]
     for r in runs:
-        rate = _DATA["run_items"][r["index"]][0]
-        examples += [f"{intent} @{t:.2f}s in a run, rate {rate}: {current}" for intent, t, current in r["self"]]
+        style = _DATA["run_items"][r["index"]][0]
+        examples += [f"{intent} @{t:.2f}s in a run, {style[0]} at rate {style[1]}: {current}"
+                     for intent, t, current in r["self"]]
     summary["self_trigger_examples"] = examples
     summary["wrong_examples"] = [f"{m['text']!r} ({m['voice']}, {m['condition']}) -> {w} @{t:.2f}s"
                                  for r, m in mixes for w, t in r["wrong"]]
     summary["delays"] = sorted(r["delay"] for r, m in mixes if r["delay"] is not None)
+    confirm = sorted(t for r in results for t in r.get("confirm_s", []))
+    summary["confirm"] = {"engine": _DATA["confirm_engine"], "seconds": _DATA["confirm_seconds"],
+                          "decodes": len(confirm),
+                          "median_s": statistics.median(confirm) if confirm else None,
+                          "p95_s": confirm[int(0.95 * (len(confirm) - 1))] if confirm else None,
+                          "spotted": sum(r["spotted"] > 0 for r, _ in mixes if "spotted" in r),
+                          "confirmed": sum(r["delay"] is not None for r, _ in mixes), "mixes": len(mixes)}
     return summary
 
 
@@ -503,10 +597,16 @@ def print_table(summary: dict, rates: list[float], voices: list[str]) -> None:
 
     print(f"\nSelf-triggers ('self': {summary['sentence_items']} sentence items, warm spotter at rates {rates} "
           f"and fresh at the rate nearest 1; 'runs': {summary['runs']} runs of sentences played back to back)")
-    print(f"{'command':<8} {'self':>4} {'runs':>4} {'echo-ign':>8}  keyphrases")
+    print(f"{'command':<8} {'self':>4} {'runs':>4} {'echo-ign':>8} {'refuted':>7}  keyphrases")
     for intent, row in summary["intents"].items():
         phrases = ", ".join(f"{p} {v[1]:.0e}" for p, v in summary["keyphrases"].items() if v[0] == intent)
-        print(f"{intent:<8} {row['self']:>4} {row['runs']:>4} {row['ignored']:>8}  {phrases}")
+        print(f"{intent:<8} {row['self']:>4} {row['runs']:>4} {row['ignored']:>8} {row['refuted']:>7}  {phrases}")
+    c = summary["confirm"]
+    if c["engine"]:
+        print(f"('refuted': spotted, then not heard by {c['engine']} in the {c['seconds']:g} s before: ignored, as "
+              f"the loop does.) {c['decodes']} confirming decodes, median {c['median_s'] * 1000:.0f} ms, "
+              f"p95 {c['p95_s'] * 1000:.0f} ms; of {c['mixes']} command mixes, {c['spotted']} spotted, "
+              f"{c['confirmed']} confirmed")
     print(f"\nDetection (% of mixes over {len(voices)} voices, median ms from the end of the command word)")
     header = " | ".join(f"{c:>9}" for c in CONDITIONS)
     for key in ("utterances", "voices"):
@@ -532,6 +632,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mixes", type=int, default=2, help="mixes per utterance x voice x condition")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rates", default="0.8,1.0,1.25", help="assistant speaking rates")
+    parser.add_argument("--assistant-voices", default=",".join(ASSISTANT_VOICES),
+                        help="the assistant's voices whose sentences must not trigger a command")
+    parser.add_argument("--confirm-engine", default="whisper", choices=("whisper", "pocketsphinx", "none"),
+                        help="the recognizer that confirms a spotted command, as the loop's (none: spotter alone)")
+    parser.add_argument("--room-noise", default="15",
+                        help="also run every sentence (at the rate nearest 1) over steady room noise this many "
+                             "dB under it; '' for none")
     parser.add_argument("--voices", default=",".join(USER_VOICES))
     parser.add_argument("--latency", type=float, default=0.1, help="speaker-to-microphone lag in the runs")
     parser.add_argument("--levels", default="-6,-12", help="assistant levels in dB relative to the command")
@@ -556,17 +663,27 @@ def main(argv: list[str] | None = None) -> int:
                   else {k: list(v) for k, v in KEYPHRASES.items()})
     replies = assistant_replies()
     sentences = assistant_sentences(replies)
-    audio = synthesize_assistant(sentences, rates)
-    mixes = make_mixes(audio, sentences, rates, voices, args.mixes, args.seed)
+    assistant_voices = [v for v in args.assistant_voices.split(",") if v]
+    styles = [(v, r) for v in assistant_voices for r in rates]
+    audio = synthesize_assistant(sentences, styles)
+    mixes = make_mixes(audio, sentences, styles, voices, args.mixes, args.seed)
     runs = reply_runs(replies)
     normal = min(rates, key=lambda r: abs(r - 1.0))
+    snrs = [float(v) for v in args.room_noise.split(",") if v]
+    sentence_items = [(st, s, "warm", None) for st in styles for s in sentences]
+    for voice in assistant_voices:
+        sentence_items += [((voice, normal), s, "fresh", None) for s in sentences]
+        sentence_items += [((voice, normal), s, "warm", snr) for snr in snrs for s in sentences]
+    from voice_assistant.loop import LoopSettings
+
+    _DATA.update(confirm_engine=None if args.confirm_engine == "none" else args.confirm_engine,
+                 confirm_seconds=LoopSettings().barge_in_confirm_seconds)
     _DATA.update(audio=audio, mixes=mixes, latency=args.latency, workers=args.workers,
-                 warm_cmn=warm_cmn(audio, rates),
-                 sentence_items=[(r, s, "warm") for r in rates for s in sentences]
-                 + [(normal, s, "fresh") for s in sentences],
-                 run_items=[(normal, run) for run in runs])
+                 warm_cmn=warm_cmn(audio, styles), sentence_items=sentence_items,
+                 run_items=[((voice, normal), run) for voice in assistant_voices for run in runs])
     seconds = sum(len(a) for a in audio.values()) / SAMPLE_RATE
-    print(f"{len(replies)} replies, {len(sentences)} sentences ({seconds / 60:.1f} min at rates {rates}), "
+    print(f"{len(replies)} replies, {len(sentences)} sentences ({seconds / 60:.1f} min in voices "
+          f"{assistant_voices} at rates {rates}, and over room noise {snrs} dB under), "
           f"{len(runs)} runs; {len(mixes)} command mixes; prepared in {time.perf_counter() - started:.0f} s",
           flush=True)
 

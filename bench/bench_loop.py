@@ -119,13 +119,11 @@ STARTUP_PROBE = r"""
 import time
 t0 = time.perf_counter()
 import json, os, resource, threading
-from voice_assistant.app import build_core, build_recognizer
+from voice_assistant.app import build_core, build_recognizer, build_spotter, build_synthesizer
 from voice_assistant.audio.virtual import VirtualDevices
 from voice_assistant.events import EventBus
 from voice_assistant.loop import ConversationLoop, LoopSettings
-from voice_assistant.stt.spotter import CommandSpotter
 from voice_assistant.tts.base import VoiceSettings
-from voice_assistant.tts.espeak import EspeakSynthesizer
 from voice_assistant.tts.speaker import Speaker
 def status():
     fields = dict(line.split(":", 1) for line in open("/proc/self/status"))
@@ -135,11 +133,13 @@ memory = {"imports": status()}
 core = build_core(); marks["core"] = time.perf_counter(); memory["core"] = status()
 recognizer = build_recognizer(os.environ.get("BENCH_ENGINE", "pocketsphinx"), core.pack, notify=lambda m: None)
 marks["recognizer"] = time.perf_counter(); memory["recognizer"] = status()
-spotter = CommandSpotter(); marks["spotter"] = time.perf_counter(); memory["spotter"] = status()
-synthesizer = EspeakSynthesizer(); marks["synthesizer"] = time.perf_counter(); memory["synthesizer"] = status()
+spotter = build_spotter(); marks["spotter"] = time.perf_counter(); memory["spotter"] = status()
+synthesizer, _ = build_synthesizer(os.environ.get("BENCH_TTS", "auto"), notify=lambda m: None)
+marks["synthesizer"] = time.perf_counter(); memory["synthesizer"] = status()
 devices = VirtualDevices(bytes(32000), speed=1.0, tail_seconds=0.0)
 events = EventBus()
 speaker = Speaker(synthesizer, devices.speaker, VoiceSettings(), events)
+speaker.prefetch(core.dialogue.first_lines())
 loop = ConversationLoop(core, recognizer, devices.microphone, speaker, events, LoopSettings(greet=False),
                         spotter=spotter)
 marks["loop"] = time.perf_counter()
@@ -338,27 +338,25 @@ class PacedMicrophone(VirtualMicrophone):
 
 
 def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Path) -> None:
-    from voice_assistant.app import build_core, build_recognizer
+    from voice_assistant.app import build_core, build_recognizer, build_spotter, build_synthesizer
     from voice_assistant.audio.virtual import VirtualDevices
     from voice_assistant.events import EventBus, EventRecorder
     from voice_assistant.loop import ConversationLoop, LoopSettings
-    from voice_assistant.stt.spotter import CommandSpotter
-    from voice_assistant.tts.base import VoiceSettings
-    from voice_assistant.tts.espeak import EspeakSynthesizer
+    from voice_assistant.tts.base import Synthesizer, VoiceSettings
     from voice_assistant.tts.speaker import Speaker
 
     plan = json.loads(plan_path.read_text(encoding="utf-8"))
 
-    class TimedSynthesizer(EspeakSynthesizer):
-        """EspeakSynthesizer that notes when each synthesis started and ended."""
+    class TimedSynthesizer(Synthesizer):
+        """The app's synthesizer, noting when each synthesis started and ended."""
 
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, inner: Synthesizer) -> None:
+            self.inner = inner
             self.log: list[tuple[str, float, float]] = []
 
         def synthesize(self, text, settings):
             started = time.monotonic()
-            result = super().synthesize(text, settings)
+            result = self.inner.synthesize(text, settings)
             self.log.append((text, started, time.monotonic()))
             return result
 
@@ -366,8 +364,9 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     core = build_core()
     recognizer = build_recognizer(os.environ.get("BENCH_ENGINE", "pocketsphinx"), core.pack,
                                   notify=lambda message: None)
-    spotter = CommandSpotter()
-    synthesizer = TimedSynthesizer()
+    spotter = build_spotter()
+    synthesizer = TimedSynthesizer(build_synthesizer(os.environ.get("BENCH_TTS", "auto"),
+                                                     notify=lambda message: None)[0])
     devices = VirtualDevices(b"", speed=speed, tail_seconds=0.0)
     devices.microphone = PacedMicrophone(plan, devices.timeline, speed, gap_speed)
     # The output track is not kept (nothing saves it; echo is 0): VirtualSpeaker still
@@ -377,6 +376,7 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     recorder = EventRecorder()
     events.subscribe(recorder)
     speaker = Speaker(synthesizer, devices.speaker, VoiceSettings(), events)
+    speaker.prefetch(core.dialogue.first_lines())  # as listen.py does
     # Default settings except: no greeting, and no 'I am still listening' reprompt (it comes once, after
     # 8 s of silence; the gaps here are sized for the longest plausible reply, so it would talk over
     # the next utterance and lose it).
@@ -607,9 +607,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write the figures (and per-utterance records) here")
     parser.add_argument("--engine", default="pocketsphinx", choices=("pocketsphinx", "whisper", "vosk"),
                         help="recognizer of the loop (default pocketsphinx)")
+    parser.add_argument("--tts", default="auto", choices=("auto", "piper", "espeak"),
+                        help="the voice, as the app's --tts (default auto: Piper's joe)")
     parser.add_argument("--child-session", nargs=2, metavar=("PLAN", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["BENCH_ENGINE"] = args.engine  # the session and start-up subprocesses inherit it
+    os.environ["BENCH_TTS"] = args.tts
     if args.child_session:
         run_session(Path(args.child_session[0]), args.speed, args.gap_speed, Path(args.child_session[1]))
         return 0
@@ -640,7 +643,7 @@ def main(argv: list[str] | None = None) -> int:
     answered = [r for r in records if r.get("answered")]
 
     figures: dict = {
-        "engine": args.engine, "noise_snr_db": args.noise_snr, "utterances": len(records), "answered": len(answered),
+        "engine": args.engine, "tts": args.tts, "noise_snr_db": args.noise_snr, "utterances": len(records), "answered": len(answered),
         "heard_not_answered": sum(1 for r in records if r["endpoints"] and not r.get("answered")),
         "missed": sum(1 for r in records if not r["endpoints"]),
         "missed_while_assistant_spoke": sum(1 for r in records if not r["endpoints"]
@@ -683,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
             ("  loop lag behind microphone at endpoint", "lag_at_endpoint_s"),
             ("  recognizer finalize at the endpoint", "finalize_s"),
             ("  match + dialogue", "match_s"), ("  first TTS chunk", "tts_s"),
-            ("    of which espeak-ng synthesis", "synth_s"),
+            ("    of which synthesis (not prepared ahead)", "synth_s"),
             ("early finalize (during end-of-speech silence)", "early_finalize_s"),
             ("  finalize, decoded twice (cepstral mean moved)", "finalize_redecoded_s"),
             ("  finalize, decoded once", "finalize_single_pass_s"),

@@ -635,7 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-loop-") as temp:
         result_path = Path(temp) / "run.json"
         child = [sys.executable, str(Path(__file__).resolve()), "--speed", str(args.speed), "--gap-speed",
-                 str(args.gap_speed), "--engine", args.engine, "--child-session", str(plan_path), str(result_path)]
+                 str(args.gap_speed), "--engine", args.engine, "--tts", args.tts, "--child-session", str(plan_path), str(result_path)]
         subprocess.run(child, cwd=ROOT, check=True)
         run = json.loads(result_path.read_text(encoding="utf-8"))
     run.update(speed=args.speed, gap_speed=args.gap_speed)

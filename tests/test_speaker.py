@@ -74,9 +74,9 @@ def test_nothing_is_prepared_for_captions_only_or_after_close(sink):
     assert speaker._prefetcher is None and synthesizer.made == []
 
 
-def test_the_dialogue_lists_every_answer_and_warning_opening(dialogue, pack):
+def test_the_dialogue_lists_every_answer_warning_and_decline_opening(dialogue, pack):
     lines = dialogue.first_lines()
-    assert len(lines) == len(pack.entries) + len(pack.red_flags)
+    assert len(lines) == len(pack.entries) + len(pack.red_flags) + len(pack.declines) + 2
     assert lines[0].startswith(pack.entries[0].chunks[0])
     assert all(line.strip() for line in lines)
 
@@ -118,3 +118,13 @@ def test_a_prepared_answer_after_one_cut_short_starts_at_once():
     speaker.speak([ANSWER])
     assert sink.arrived[-1] - began < 0.1
     speaker.close()
+
+
+def test_what_next_would_say_is_listed_from_the_state(dialogue, pack):
+    from voice_assistant.dialogue import DialogueState
+
+    entry = next(e for e in pack.entries if len(e.chunks) > 1)
+    state = DialogueState(topic=entry.id, chunk=0)
+    assert dialogue.next_lines(state)[0].startswith(entry.chunks[1])
+    assert dialogue.next_lines(DialogueState(topic=entry.id, chunk=len(entry.chunks) - 1)) == []
+    assert dialogue.next_lines(DialogueState()) == []

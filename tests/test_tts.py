@@ -190,3 +190,17 @@ def test_a_long_first_sentence_is_split_at_its_first_clause(sentence, pieces):
 def test_sentences_split_only_at_sentence_ends():
     assert split_sentences("Rest first. Then heat, e.g. a pad! Ask? ok") == ["Rest first.", "Then heat, e.g. a pad!",
                                                                           "Ask? ok"]
+
+
+@pytest.mark.parametrize("sentence, pieces", [
+    ("Rest a little.", ["Rest a little."]),
+    ("Cold slows the blood flow there, eases the pain, and keeps swelling down, so use it first, "
+     "then heat.", ["Cold slows the blood flow there, eases the pain,",
+                    "and keeps swelling down, so use it first, then heat."]),
+    ("A very long sentence with no clause break at all that simply goes on and on and on.",
+     ["A very long sentence with no clause break at all that simply goes on and on and on."]),
+])
+def test_a_long_sentence_is_made_in_runs_of_whole_clauses(sentence, pieces):
+    from voice_assistant.tts.base import split_long_sentence
+
+    assert split_long_sentence(sentence) == pieces

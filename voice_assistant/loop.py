@@ -396,6 +396,8 @@ class ConversationLoop:
         self._speech_thread = threading.Thread(target=self._speak, args=(reply.chunks,), name="speaker",
                                                daemon=True)
         self._speech_thread.start()
+        # While it speaks, 'next' is the likely next request: its first words are made ahead.
+        self.speaker.prefetch(self.core.dialogue.next_lines(self.state))
 
     def _speak(self, chunks: tuple[str, ...]) -> None:
         try:

@@ -23,6 +23,8 @@ _FIRST = {"first", "the first", "first one", "the first one", "yes", "yeah", "ye
 _SECOND = {"second", "the second", "second one", "the second one", "the other one", "option two", "two",
            "the last one", "last"}
 _MORE_HINT = "Say next to go on."
+_OFF_TOPIC = "Sorry, I can not answer that from the article I know."
+_NOTHING_HEARD = "I did not catch a question."
 
 
 class Dialogue:
@@ -101,7 +103,15 @@ class Dialogue:
         """The first chunk of every answer and every warning, as spoken: what a voice can prepare
         before anyone asks."""
         lines = [self._chunk_with_hint(entry.id, 0)[0] for entry in self.pack.entries]
-        return lines + [flag.warning or self._mentioned([flag.name]) for flag in self.pack.red_flags]
+        lines += [flag.warning or self._mentioned([flag.name]) for flag in self.pack.red_flags]
+        return lines + [decline.answer for decline in self.pack.declines] + [_OFF_TOPIC, _NOTHING_HEARD]
+
+    def next_lines(self, state: DialogueState) -> list[str]:
+        """What 'next' would say first from ``state`` (to prepare while the current answer plays)."""
+        if state.topic is None:
+            return []
+        entry = self.pack.entry(state.topic)
+        return [self._chunk_with_hint(entry.id, state.chunk + 1)[0]] if state.chunk + 1 < len(entry.chunks) else []
 
     def _decline(self, state: DialogueState, match: Match) -> tuple[Reply, DialogueState]:
         scope = f"I can tell you {self.pack.scope}."
@@ -109,9 +119,9 @@ class Dialogue:
             decline = next(d for d in self.pack.declines if d.id == match.intent)
             text = f"{decline.answer} {scope}"
         elif not match.normalized:
-            text = f"I did not catch a question. {scope}"
+            text = f"{_NOTHING_HEARD} {scope}"
         else:
-            text = f"Sorry, I can not answer that from the article I know. {scope}"
+            text = f"{_OFF_TOPIC} {scope}"
         reply = Reply("decline", match.intent, match.confidence, (text,), heard=match.normalized)
         return reply, replace(state, last_said=reply.chunks)
 

@@ -21,7 +21,8 @@ from dataclasses import replace
 from voice_assistant.audio.base import AudioSink
 from voice_assistant.errors import AssistantError
 from voice_assistant.events import EventBus
-from voice_assistant.tts.base import Synthesizer, VoiceSettings, split_first_clause, split_sentences
+from voice_assistant.tts.base import (Synthesizer, VoiceSettings, split_first_clause, split_long_sentence,
+                                      split_sentences)
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,13 @@ class Speaker:
             self.prefetch(self._prefetch_texts)
 
     def prefetch(self, texts: Sequence[str]) -> None:
-        """Synthesize the first piece of each of ``texts`` (likely answers) in the background, so
+        """Synthesize the first piece of each of ``texts`` (likely answers; added to those asked for
+        before) in the background, so
         that when one is chosen its first sound needs no synthesis; again after a change of pace.
         A neural voice takes 100-250 ms for a first piece, espeak-ng a few milliseconds."""
         if self.captions_only or self._closing.is_set():
             return
-        self._prefetch_texts = tuple(texts)
+        self._prefetch_texts = tuple(dict.fromkeys((*self._prefetch_texts, *texts)))
         if self._prefetcher is not None and self._prefetcher.is_alive():
             return  # the running pass reads the texts and the voice afresh for each piece
         self._prefetcher = threading.Thread(target=self._prefetch_all, name="tts-prefetch", daemon=True)
@@ -192,9 +194,10 @@ class Speaker:
 
 
 def pieces_of(chunks: Sequence[str]) -> list[tuple[int, str]]:
-    """(chunk number, piece) in the order they are synthesized: sentences, the first one cut at its
-    first clause when long."""
-    sentences = [(n, s) for n, chunk in enumerate(chunks) for s in split_sentences(chunk)]
+    """(chunk number, piece) in the order they are synthesized: sentences, long ones in runs of whole
+    clauses, and the first piece cut at its first clause when long."""
+    sentences = [(n, piece) for n, chunk in enumerate(chunks) for s in split_sentences(chunk)
+                 for piece in split_long_sentence(s)]
     if sentences:
         sentences[:1] = [(0, piece) for piece in split_first_clause(sentences[0][1])]
     return sentences

@@ -128,3 +128,21 @@ def test_what_next_would_say_is_listed_from_the_state(dialogue, pack):
     assert dialogue.next_lines(state)[0].startswith(entry.chunks[1])
     assert dialogue.next_lines(DialogueState(topic=entry.id, chunk=len(entry.chunks) - 1)) == []
     assert dialogue.next_lines(DialogueState()) == []
+
+
+def test_preparing_waits_while_someone_speaks_to_the_assistant():
+    import time
+
+    from voice_assistant.events import EventBus
+
+    synthesizer = CountingSynthesizer()
+    bus = EventBus()
+    speaker = Speaker(synthesizer, MemorySink(), VoiceSettings(), bus)
+    bus.emit("state", "hearing")
+    speaker.prefetch([ANSWER])
+    time.sleep(0.3)
+    assert synthesizer.made == []          # the recognizer has the CPU
+    bus.emit("state", "listening")
+    _prepared(speaker)
+    assert synthesizer.made == [("Six things can ease it at home,", 1.0)]
+    speaker.close()

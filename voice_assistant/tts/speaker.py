@@ -52,6 +52,10 @@ class Speaker:
         self._prefetch_texts: tuple[str, ...] = ()
         self._prefetcher: threading.Thread | None = None
         self._closing = threading.Event()
+        # Set while someone is speaking to the assistant: preparing waits, leaving the CPU to the
+        # recognizer (on two cores, a neural voice's start-up pass slowed the first answer by 0.9 s).
+        self._user_speaking = threading.Event()
+        events.subscribe(self._on_event)
 
     @property
     def captions_only(self) -> bool:
@@ -79,9 +83,19 @@ class Speaker:
         self._prefetcher = threading.Thread(target=self._prefetch_all, name="tts-prefetch", daemon=True)
         self._prefetcher.start()
 
+    def _on_event(self, event) -> None:
+        if event.kind == "state":
+            if event.text in ("hearing", "thinking"):
+                self._user_speaking.set()
+            else:
+                self._user_speaking.clear()
+
     def _prefetch_all(self) -> None:
         done: set[tuple[str, VoiceSettings]] = set()
         while not self._closing.is_set():
+            if self._user_speaking.is_set():
+                self._closing.wait(0.05)
+                continue
             voice = self.voice
             todo = [piece for piece in dict.fromkeys(first_piece(text) for text in self._prefetch_texts)
                     if piece and (piece, voice) not in done]

@@ -37,7 +37,7 @@ from voice_assistant.loop import ConversationLoop, LoopSettings
 from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
 from voice_assistant.tts.base import Synthesizer, VoiceSettings
 from voice_assistant.tts.espeak import EspeakSynthesizer
-from voice_assistant.tts.speaker import Speaker
+from voice_assistant.tts.speaker import Speaker, pieces_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEED = 4.0
@@ -102,16 +102,20 @@ def _threads_left(before: set[threading.Thread]) -> list[threading.Thread]:
 
 
 class FailingSynthesizer(Synthesizer):
-    """espeak-ng, except that call number ``fail_on`` raises SynthesisError."""
+    """espeak-ng, except that one sentence always raises SynthesisError.
 
-    def __init__(self, fail_on: int) -> None:
+    The fault follows the text, not the call count: the speaker prepares
+    sentences ahead of time, so the order of calls is not the order of speech.
+    """
+
+    def __init__(self, fail_on_text: str) -> None:
         self.inner = EspeakSynthesizer()
-        self.fail_on = fail_on
-        self.calls = 0
+        self.fail_on_text = fail_on_text
+        self.failures = 0
 
     def synthesize(self, text, settings):
-        self.calls += 1
-        if self.calls == self.fail_on:
+        if self.fail_on_text in text:
+            self.failures += 1
             raise SynthesisError("espeak-ng could not synthesize the text")
         return self.inner.synthesize(text, settings)
 
@@ -167,7 +171,8 @@ class ScriptedRecognizer(Recognizer):
 
 
 def test_tts_failure_mid_answer_keeps_the_conversation_going(core, recognizer, voices):
-    synthesizer = FailingSynthesizer(fail_on=2)  # the second sentence of the first answer
+    [_, (_, second_sentence), *_] = pieces_of(core.pack.entry("causes_overview").chunks[:1])
+    synthesizer = FailingSynthesizer(fail_on_text=second_sentence)
     pcm = _recording(voices, (CAUSES, 8.0), (UNLOCK, 2.0))
     events, _, _, _ = _run(core, recognizer, pcm, synthesizer)
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import load_cases
 from voice_assistant.dialogue import Dialogue, DialogueState
 from voice_assistant.nlu.matcher import Matcher, MatcherSettings
+from voice_assistant.nlu.redflags import denial_spans, symptom_words
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from bench_matcher import evaluate, is_correct  # noqa: E402
@@ -64,6 +65,14 @@ def test_unseen_questions_generalize(dialogue):
     "my back is in spasm and the whole left side of my body has gone",
     "I have no bladder problems but one side of my body feels weak",  # the reassurance is about something else
     "is losing bladder can tell i'm of the danger signs",  # 'control' misheard
+    # Negations that make the symptom, or do not reach it:
+    "I can't walk without losing my balance",  # two negations
+    "no, my leg is numb",  # an answer 'no'
+    "nothing helps, my leg is numb",  # the negation ends with its clause
+    "I haven't been able to control my bladder since this morning",  # a negated ability
+    "ever since the spasm I've had no balance at all",
+    "I no longer feel my foot",
+    "I don't have a fever, but the left side of my body has gone numb",
 ])
 def test_red_flag_comes_first_whatever_else_was_asked(dialogue, pack, text):
     reply, _ = dialogue.step(DialogueState(), text)
@@ -76,9 +85,37 @@ def test_red_flag_comes_first_whatever_else_was_asked(dialogue, pack, text):
                                   "I can still feel my legs, how do I ease the pain",
                                   "the pain goes down the right side of my body",
                                   "it hurt on the right side of my body",
-                                  "I slept on the left side of my body"])
+                                  "I slept on the left side of my body",
+                                  # Denials in any words: a negation that governs a symptom's word.
+                                  "I haven't lost my balance or anything, is walking okay?",
+                                  "I didn't fall or have any accident, it just came on",
+                                  "I am not unsteady at all, just sore",
+                                  "there is no blood in my pee, so what causes this",
+                                  "both my arms and legs feel strong and nothing is numb",
+                                  "I don't have gallstones or kidney trouble, what are the warning signs"])
 def test_plain_reassurance_is_not_an_alarm(matcher, text):
     assert matcher.match(text).kind != "red_flag"
+
+
+@pytest.mark.parametrize("text, denied", [
+    ("i have not lost my balance", ["not lost my balance"]),
+    ("no blood in my pee", ["no blood in my pee"]),
+    ("nothing is numb", ["nothing is numb"]),
+    ("i can not feel my leg", []),  # a negated ability is the symptom
+    ("i have not been able to hold it in", []),
+    ("no my leg is numb", []),  # 'no' as an answer
+    ("my leg feels like it is not mine", []),  # the negation governs no symptom's word
+    ("i do not think i have lost my balance", []),  # a hedge: when in doubt, warn
+    ("nothing wrong with my bladder but my legs are weak", ["nothing wrong with my bladder"]),
+])
+def test_a_negation_denies_a_symptom_up_to_the_end_of_its_clause(pack, text, denied):
+    spans = denial_spans(text, symptom_words(pack))
+    assert [text[a:b] for a, b in spans] == denied
+
+
+def test_a_denied_symptom_leaves_the_question_to_be_answered(matcher):
+    match = matcher.match("I have not lost my balance at all. Is it all right to go for a walk with a spasm?")
+    assert (match.kind, match.intent) == ("answer", "relief_exercise")
 
 
 @pytest.mark.parametrize("text,intent", [

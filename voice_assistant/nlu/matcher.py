@@ -38,8 +38,9 @@ import numpy as np
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.commands import COMMAND_PHRASES, match_command, match_command_loosely
 from voice_assistant.nlu.meaning import MeaningScorer
-from voice_assistant.nlu.normalize import normalize, stem
-from voice_assistant.nlu.redflags import RedFlagHit, explained_flags, find_red_flags, reassurance_spans
+from voice_assistant.nlu.normalize import normalize, stem, without_spans
+from voice_assistant.nlu.redflags import (RedFlagHit, denial_spans, explained_flags, find_red_flags, reassurance_spans,
+                                          symptom_words)
 from voice_assistant.nlu.semantic import Encoder
 from voice_assistant.nlu.spelling import Speller, english_words
 
@@ -145,6 +146,7 @@ class Matcher:
         words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
         self._forms = [(form, _indices_of(self._candidates, pack.answering(form))) for form in pack.question_forms]
         self._speller = Speller(words, english_words() if known_words is None else known_words)
+        self._symptoms = symptom_words(pack)
         self.meaning: MeaningScorer | None = None
         if encoder is not None and self.settings.semantic_weight > 0:
             phrasings = [(e.id, (*e.examples, e.title)) for e in pack.entries]
@@ -173,8 +175,8 @@ class Matcher:
                 return Match("decline", out_of_scope, 0.9, normalized)
         # Score what is left once the red-flag words are removed, so the
         # symptom itself does not pull in an unrelated topic.
-        rest = _without_spans(normalized, [hit.span for hit in flags]) if flags else normalized
-        question = _the_question_after_a_reassurance(rest)
+        rest = without_spans(normalized, [hit.span for hit in flags]) if flags else normalized
+        question = _the_question_after_a_reassurance(rest, self._symptoms)
         scores, closeness = self._blend(question)
         ranked = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)
         best, second = ranked[0], ranked[1]
@@ -285,24 +287,22 @@ def _asks_something(text: str, spans: list[tuple[int, int]]) -> bool:
     return any(_QUESTION.search(piece.strip()) for piece in pieces)
 
 
-def _the_question_after_a_reassurance(text: str) -> str:
+def _the_question_after_a_reassurance(text: str, symptoms: frozenset[str]) -> str:
     """Only the question, when a reassurance comes before it: in 'i can still feel my legs fine,
-    what is causing this' the legs are not what is asked about (dev and holdout +1 each)."""
-    spans = reassurance_spans(text)
+    what is causing this' the legs are not what is asked about (dev and holdout +1 each); and
+    without what a negation denies ('i am not unsteady or anything sore is walking okay')."""
+    denials = denial_spans(text, symptoms)
+    spans = reassurance_spans(text) + denials
     if not spans:
         return text
     question = _QUESTION_WORD.search(text, max(end for _, end in spans))
-    return text[question.start():] if question else text
+    if question:
+        return text[question.start():]
+    return without_spans(text, denials) or text
 
 
 def _indices_of(candidates: list[_Candidate], ids: frozenset[str]) -> frozenset[int]:
     return frozenset(i for i, candidate in enumerate(candidates) if candidate.id in ids)
-
-
-def _without_spans(text: str, spans: list[tuple[int, int]]) -> str:
-    for start, end in sorted(spans, reverse=True):
-        text = text[:start] + " " + text[end:]
-    return " ".join(text.split())
 
 
 def _content_tokens(normalized: str) -> list[str]:

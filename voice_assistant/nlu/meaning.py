@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from voice_assistant.knowledge import KnowledgePack
-from voice_assistant.nlu.normalize import normalize
-from voice_assistant.nlu.redflags import reassurance_spans
+from voice_assistant.nlu.normalize import normalize, without_spans
+from voice_assistant.nlu.redflags import denial_spans, reassurance_spans, symptom_words
 from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
 
 # Clauses of a spoken sentence: a report and a question are often joined ('my legs are jelly and what
@@ -60,6 +60,7 @@ class MeaningScorer:
         """``candidates``: (id, phrasings) in the matcher's order. ``commands``: navigation phrasings,
         a class of their own, so 'hurry it along' is not read as the nearest symptom."""
         self.encoder = encoder
+        self._symptoms = symptom_words(pack)
         labels = [ident for ident, _ in candidates] + [_FLAG + flag.id for flag in pack.red_flags]
         phrases = [(ident, normalize(text, pack.confusions)) for ident, texts in candidates for text in texts]
         phrases += [(_FLAG + flag.id, normalize(text, pack.confusions)) for flag in pack.red_flags
@@ -124,6 +125,14 @@ class MeaningScorer:
             clause = text[start:end]
             if reassurance_spans(clause):
                 continue
+            denials = denial_spans(clause, self._symptoms)
+            if denials:
+                # An embedding barely hears 'not' ('i have not lost my balance' sits next to 'i lost
+                # my balance'), so what a denial says is taken out and the rest read on its own.
+                rest = without_spans(clause, denials)
+                if len(rest.split()) < _MIN_CLAUSE_WORDS:
+                    continue
+                vector = self.vector(rest)
             probabilities = self.classifier.probabilities(vector)
             best = int(np.argmax(probabilities))
             label = self.index.labels[best]

@@ -2,6 +2,7 @@
 
 Usage: python bench/bench_loop.py [--limit 40] [--speed 1.0] [--gap-speed 5] [--startup-runs 5]
                                   [--no-cold] [--noise-snr DB] [--json PATH]
+                                  [--engine E] [--tts T] [--wait-for-endpoint] [--whisper-window SECONDS|None]
 
 1. A recorded session: ``--limit`` utterances from tests/data/dev_set.yaml
    (the same deterministic, stratified pick as bench_speech.py; empty texts
@@ -86,6 +87,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -362,8 +364,13 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
 
     t0 = time.monotonic()
     core = build_core()
+    from voice_assistant.stt.whisper_engine import WhisperSettings
+
+    window = os.environ.get("BENCH_WHISPER_WINDOW", str(WhisperSettings.window_seconds))
     recognizer = build_recognizer(os.environ.get("BENCH_ENGINE", "pocketsphinx"), core.pack,
-                                  notify=lambda message: None)
+                                  notify=lambda message: None,
+                                  whisper_settings=WhisperSettings(window_seconds=None if window == "None"
+                                                                   else float(window)))
     spotter = build_spotter()
     synthesizer = TimedSynthesizer(build_synthesizer(os.environ.get("BENCH_TTS", "auto"),
                                                      notify=lambda message: None)[0])
@@ -381,6 +388,8 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     # 8 s of silence; the gaps here are sized for the longest plausible reply, so it would talk over
     # the next utterance and lose it).
     settings = LoopSettings(greet=False, reprompt_seconds=REPROMPT_OFF_S)
+    if os.environ.get("BENCH_WAIT_FOR_ENDPOINT"):
+        settings = replace(settings, answer_complete_confidence=None)
     loop = ConversationLoop(core, recognizer, devices.microphone, speaker, events, settings, spotter=spotter)
     build_s = time.monotonic() - t0
     rss_ready_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -609,10 +618,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="recognizer of the loop (default pocketsphinx)")
     parser.add_argument("--tts", default="auto", choices=("auto", "piper", "espeak"),
                         help="the voice, as the app's --tts (default auto: Piper's joe)")
+    parser.add_argument("--wait-for-endpoint", action="store_true",
+                        help="never answer a whole question at the early finalize (LoopSettings."
+                             "answer_complete_confidence=None)")
+    parser.add_argument("--whisper-window", default=None, metavar="SECONDS|None",
+                        help="window a question is encoded in (WhisperSettings.window_seconds; None: 30 s)")
     parser.add_argument("--child-session", nargs=2, metavar=("PLAN", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["BENCH_ENGINE"] = args.engine  # the session and start-up subprocesses inherit it
     os.environ["BENCH_TTS"] = args.tts
+    if args.wait_for_endpoint:
+        os.environ["BENCH_WAIT_FOR_ENDPOINT"] = "1"
+    if args.whisper_window is not None:
+        os.environ["BENCH_WHISPER_WINDOW"] = args.whisper_window
     if args.child_session:
         run_session(Path(args.child_session[0]), args.speed, args.gap_speed, Path(args.child_session[1]))
         return 0

@@ -23,7 +23,8 @@ real-time factor; then load time and peak memory. Not a test: the figures go
 to README and REPORT.
 
 ``--engine whisper`` measures Whisper tiny.en instead (each worker gets its share of the cores);
-``BENCH_WHISPER_PROMPT=titles|scope|none`` picks its decoding prompt (WhisperSettings.prompt_style).
+``BENCH_WHISPER_PROMPT=titles|scope|none`` picks its decoding prompt (WhisperSettings.prompt_style),
+``BENCH_WHISPER_WINDOW=SECONDS|None`` the window a question is encoded in (None: Whisper's 30 s).
 The ``joe`` voice is Piper's neural en_US-joe-medium, the nearest to a person of the voices here.
 
 Each worker process loads its own recognizer once. At the start of every task
@@ -338,8 +339,11 @@ def init_worker(knowledge: str | None, engine: str = "pocketsphinx", threads: in
     core = build_core(knowledge, notify=lambda message: None)
     start = time.perf_counter()
     prompt = os.environ.get("BENCH_WHISPER_PROMPT", WhisperSettings.prompt_style)  # compare prompt styles
+    window = os.environ.get("BENCH_WHISPER_WINDOW", str(WhisperSettings.window_seconds))  # 'None': 30 s
+    window_seconds = None if window == "None" else float(window)
     recognizer = build_recognizer(engine, core.pack, notify=lambda message: None,
-                                  whisper_settings=WhisperSettings(threads=threads, prompt_style=prompt))
+                                  whisper_settings=WhisperSettings(threads=threads, prompt_style=prompt,
+                                                                   window_seconds=window_seconds))
     _WORKER.update(core=core, recognizer=recognizer, load_s=time.perf_counter() - start,
                    cmn=_get_cmn(recognizer))
 
@@ -364,6 +368,18 @@ def _end_utterance(recognizer) -> None:
         pass
 
 
+def _hear_question(recognizer, chunks):
+    """Decode one question as the hands-free loop does. Whisper's question session differs from its
+    recording path (a short window, 64 tokens); PocketSphinx's ``transcribe`` is its question path
+    with a fresh start for each recording, which keeps the utterances independent."""
+    if recognizer.name != "whisper":
+        return recognizer.transcribe(chunks)
+    session = recognizer.session()
+    for chunk in chunks:
+        session.accept(chunk)
+    return session.finish()
+
+
 def decode_one(core, recognizer, case: dict, path: Path) -> dict:
     from voice_assistant.dialogue import DialogueState
     from voice_assistant.nlu.spoken import interpret
@@ -371,7 +387,7 @@ def decode_one(core, recognizer, case: dict, path: Path) -> dict:
     source = WavFileSource(path)
     start, start_cpu = time.perf_counter(), time.process_time()
     try:
-        transcript = recognizer.transcribe(source.chunks())
+        transcript = _hear_question(recognizer, source.chunks())
     except Exception as exc:  # noqa: BLE001 - an engine failure is a figure here, not the end of the run
         decode_s, decode_cpu_s = time.perf_counter() - start, time.process_time() - start_cpu
         error = f"{type(exc).__name__}: {exc}"

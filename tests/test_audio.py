@@ -98,6 +98,17 @@ def test_speech_then_silence_makes_one_utterance():
     assert len(utterance.pcm) == (utterance.end_frame - utterance.start_frame) * len(FRAME)
 
 
+def test_an_utterance_known_to_be_whole_ends_before_its_endpoint():
+    # 10 silent, 20 speech, then 8 silent frames (0.24 s, as at the early finalize): ended there.
+    segmenter = Segmenter(SegmenterSettings())
+    assert not [u for u in (segmenter.feed(FRAME, c == "S") for c in "_" * 10 + "S" * 20 + "_" * 8) if u]
+    utterance = segmenter.end_now()
+    assert (utterance.reason, utterance.start_frame, utterance.end_frame) == ("complete", 0, 38)
+    assert len(utterance.pcm) == 38 * len(FRAME)
+    assert not segmenter.in_speech and segmenter.end_now() is None  # nothing left to end
+    assert segmenter.flush() is None
+
+
 def test_short_blips_are_not_speech():
     assert _segment("_" * 5 + "SSS" + "_" * 40 + "S" + "_" * 40) == []
 

@@ -185,6 +185,32 @@ def test_answer_is_decoded_before_the_endpoint_and_a_pause_does_not_cut_the_ques
     assert matched[0].data["early_finalize_s"] is not None and matched[0].data["finalize_s"] < 0.01
 
 
+@pytest.fixture(scope="module")
+def whisper(pack):
+    return build_recognizer("whisper", pack, notify=lambda message: None)
+
+
+def test_a_whole_question_is_answered_at_the_early_finalize_without_waiting_for_the_endpoint(core, whisper, voices):
+    session = Session(voices)
+    session.say("how do I get my back to unlock", 6.0, voice="festival-slt")
+    _, events, _ = session.run(core, whisper, EspeakSynthesizer())
+    [matched] = events.of("matched")
+    assert matched.data["intent"] == "relief_overview" and matched.data["answered_early"]
+
+
+def test_a_pause_after_an_open_word_waits_for_the_rest_of_the_question(core, whisper, voices, caplog):
+    session = Session(voices)
+    first = pcm_of(synthesize("what can I do about", "festival-slt", voices))
+    # Whisper writes 'What can I do about?': the mark is there, but 'about' needs its object.
+    session.parts += [first[:int(speech_end(first) * 16000)], silence(0.45)]
+    session.say("my back spasm", 6.0, voice="festival-slt")
+    with caplog.at_level("DEBUG", logger="voice_assistant.loop"):
+        _, events, _ = session.run(core, whisper, EspeakSynthesizer())
+    assert any("speech resumed" in r.getMessage() for r in caplog.records)
+    [heard] = events.of("heard")
+    assert "spasm" in heard.text.lower(), heard.text
+
+
 def test_slow_speech_setting_finalizes_later_so_a_short_pause_costs_nothing(core, tts, recognizer, voices, caplog):
     from voice_assistant.audio.segmenter import SegmenterSettings
 

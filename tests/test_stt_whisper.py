@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rapidfuzz import fuzz
 
 from speech import pcm_of, require, synthesize
 from voice_assistant.audio.wav import WavFileSource
@@ -12,7 +13,8 @@ from voice_assistant.errors import ModelError
 from voice_assistant.nlu.spoken import interpret
 from voice_assistant.stt.selection import (find_whisper_model, looks_like_whisper_model, packaged_whisper_model,
                                            whisper_model_candidates)
-from voice_assistant.stt.whisper_engine import WhisperRecognizer
+from voice_assistant.stt.base import Transcript
+from voice_assistant.stt.whisper_engine import WhisperRecognizer, WhisperSettings
 
 RATE = 16000
 
@@ -43,6 +45,41 @@ def test_spoken_questions_round_trip_through_whisper(whisper, matcher, dialogue,
     chosen = interpret(matcher, transcript)
     reply, _ = dialogue.respond(DialogueState(), chosen.text, chosen.match)
     assert (reply.kind, reply.intent) == (kind, intent), transcript
+
+
+@pytest.fixture(scope="module")
+def whisper_full_window(pack):
+    return WhisperRecognizer(packaged_whisper_model(), pack, WhisperSettings(window_seconds=None))
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c for c in text.lower() if c.isalpha() or c.isspace()).split()
+
+
+@pytest.mark.parametrize("text", ["what causes back spasms", "is a hot or a cold compress better for a spasm",
+                                  "next", "my back went into spasm after lifting boxes what should I do"])
+def test_a_question_in_the_short_window_reads_as_in_the_whole_window(whisper, whisper_full_window, voices, text):
+    require("espeak-us-175")
+    samples = pcm_of(synthesize(text, "espeak-us-175", voices)).astype(np.float32) / 32768
+    short, full = whisper.decode(samples), whisper_full_window.decode(samples)
+    # Two decodings of the same voice: close in words (not always equal), and no run-away repetition.
+    assert fuzz.ratio(" ".join(_words(short.text)), " ".join(_words(full.text))) >= 80, (short.text, full.text)
+    assert len(_words(short.text)) <= len(text.split()) + 2, short.text
+
+
+def test_a_doubtful_short_window_is_decoded_again_in_the_whole_window(pack, voices, monkeypatch):
+    require("espeak-us-175")
+    recognizer = WhisperRecognizer(packaged_whisper_model(), pack)
+    samples = pcm_of(synthesize("what causes back spasms", "espeak-us-175", voices)).astype(np.float32) / 32768
+    tried = []
+
+    def doubtful(samples, seconds):
+        tried.append(seconds)
+        return Transcript("what causes backs pasts and", 0.3)
+
+    monkeypatch.setattr(recognizer, "_decode_short", doubtful)
+    transcript = recognizer.decode(samples)
+    assert tried and "spasm" in transcript.text.lower()
 
 
 def _noise_clips() -> list[tuple[str, np.ndarray]]:

@@ -108,7 +108,10 @@ def _listen(args: argparse.Namespace, events: EventBus) -> int:
     speaker.prefetch(core.dialogue.first_lines())  # a neural voice's first words then start at once
     segmenter = SegmenterSettings.relaxed() if args.slow_speech else SegmenterSettings()
     loop = ConversationLoop(core, recognizer, source, speaker, events,
-                            LoopSettings(segmenter=segmenter, wake_word=args.wake_word, greet=not args.no_greeting),
+                            LoopSettings(segmenter=segmenter, wake_word=args.wake_word, greet=not args.no_greeting,
+                                         # a slow speaker's pause may follow a whole-sounding half
+                                         answer_complete_confidence=None if args.slow_speech
+                                         else LoopSettings.answer_complete_confidence),
                             spotter=spotter, on_rate_change=remember_rate, rate=voice.rate)
     try:
         loop.run()

@@ -64,6 +64,19 @@ class LoopSettings:
     #: ('stomach' as 'stop' at every threshold), and more so over room noise; the recognizer hears
     #: whole words. Costs one decode (about 0.05 s with PocketSphinx, 0.3 s with Whisper) per spot.
     barge_in_confirm_seconds: float | None = 2.0
+    #: Answer at the early finalize, without waiting out the endpoint, when what was heard is
+    #: plainly whole: the recognizer closed it as a sentence ('?', '.', '!'), its last word can end
+    #: one (not 'to', 'and', 'my'), and the matcher is this sure of it, or it is a red flag. None: always wait for the endpoint (PocketSphinx gives no punctuation,
+    #: so it always waits; so does --slow-speech).
+    answer_complete_confidence: float | None = 0.6
+
+
+_SENTENCE_ENDS = (".", "?", "!")
+# Words an English sentence does not end on (articles, possessives, conjunctions, prepositions that
+# need an object, subject pronouns, fillers): Whisper puts a '?' after 'is it normal to' too, so
+# the mark alone does not say the speaker has finished.
+_OPEN_ENDS = frozenset("""a an the my your his her our their and or but so because if when while to of for with
+about from into by than as i we they he she very really just um uh er""".split())
 
 
 def _words(text: str) -> str:
@@ -201,12 +214,14 @@ class ConversationLoop:
             self._maybe_finalize_early()
         elif self._early is not None and self.segmenter.in_speech and self.segmenter.trailing_silence_frames == 0:
             self._resume_after_early_finalize()
+        if utterance is None and self._early is not None and self.segmenter.in_speech and self._is_whole(self._early):
+            utterance = self.segmenter.end_now()
         if utterance is not None and self._discarding:
             self._discarding = False
             self.events.emit("state", "listening")
         elif utterance is not None:
             self.endpoint_time = time.monotonic()
-            self._on_utterance(utterance.pcm)
+            self._on_utterance(utterance.pcm, whole=utterance.reason == "complete")
         elif not self.segmenter.in_speech:
             self._maybe_reprompt()
 
@@ -247,6 +262,18 @@ class ConversationLoop:
             spotted = self._spot_command_in(self.segmenter.audio_so_far())
         self._early = EarlyResult(transcript, time.monotonic() - started, chosen, spotted)
 
+    def _is_whole(self, early: EarlyResult) -> bool:
+        """Whether the early result is a whole question, to be answered now (see LoopSettings)."""
+        threshold = self.settings.answer_complete_confidence
+        text = early.transcript.text.rstrip()
+        words = _words(text).split()
+        if (threshold is None or self.settings.wake_word or not text.endswith(_SENTENCE_ENDS) or not words
+                or words[-1] in _OPEN_ENDS):
+            return False
+        match = early.chosen.match
+        return match.kind == "red_flag" or (match.kind in ("answer", "command", "decline")
+                                            and match.confidence >= threshold)
+
     def _finish(self, session: RecognizerSession) -> Transcript | None:
         """The session's transcript; None (said aloud as not caught) if the recognizer fails."""
         try:
@@ -284,7 +311,8 @@ class ConversationLoop:
 
     # -- understanding ----------------------------------------------------------------------
 
-    def _on_utterance(self, audio: bytes) -> None:
+    def _on_utterance(self, audio: bytes, whole: bool = False) -> None:
+        """Answer an utterance; ``whole``: it was ended before its endpoint, known to be complete."""
         session, self._session = self._session, None
         early, self._early = self._early, None
         if session is None and early is None:
@@ -321,7 +349,7 @@ class ConversationLoop:
         self.events.emit("heard", text, transcript=transcript.text, confidence=transcript.confidence)
         self.events.emit("matched", reply.text, kind=reply.kind, intent=reply.intent,
                          confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded,
-                         early_finalize_s=early_finalize_s)
+                         early_finalize_s=early_finalize_s, answered_early=whole)
         self._act(reply)
 
     def _spot_command_in(self, audio: bytes) -> str | None:

@@ -39,7 +39,7 @@ class Utterance:
     pcm: bytes
     start_frame: int
     end_frame: int
-    reason: str  # "silence", "max_length" or "end_of_stream"
+    reason: str  # "silence", "max_length", "end_of_stream" or "complete" (ended by end_now)
 
 
 @dataclass
@@ -89,6 +89,10 @@ class Segmenter:
     def audio_so_far(self) -> bytes:
         """The audio of the utterance in progress (pre-roll included)."""
         return b"".join(self._audio)
+
+    def end_now(self, reason: str = "complete") -> Utterance | None:
+        """End the utterance in progress here, before its endpoint (the listener knows it is whole)."""
+        return self._close(self.frame_index, reason) if self.in_speech else None
 
     def flush(self) -> Utterance | None:
         """End of stream: return the utterance in progress, if any."""

@@ -37,6 +37,8 @@ MIN_RMS = 0.003
 #: A spoken question is well under this many tokens; the cap bounds the rare run-away decode
 #: (Whisper can loop on one phrase for hundreds of tokens over noise).
 MAX_NEW_TOKENS = 64
+#: Whisper's input window.
+WINDOW_SECONDS = 30.0
 #: A recording (``transcribe``, ``ask --wav``) may hold many sentences: Whisper reads it in 30 s windows,
 #: and 64 tokens cut a window of steady speech short (a 33 s recording of eight sentences lost two
 #: and a half); half of Whisper's 448-token context holds any 30 s of speech.
@@ -56,6 +58,15 @@ class WhisperSettings:
     min_avg_logprob: float = -1.0
     #: The pack's words as the decoding prompt (a bias, not a constraint): one of PROMPT_STYLES.
     prompt_style: str = "titles"
+    #: A question is encoded in a window this long, not in Whisper's 30 s window of mostly
+    #: silence (the encoder's cost grows with its input: 0.25 s -> 0.04 s for a 4 s question
+    #: here); a shorter window makes the decoder repeat itself. None: the whole 30 s, as Whisper
+    #: was trained (bench/bench_speech.py compares them, ``BENCH_WHISPER_WINDOW``).
+    window_seconds: float | None = 10.0
+    #: ... and decoded again in the whole window when the short one is believed less than this
+    #: (mean token probability): the short window's rare slip ('what causes backs, pasts') is
+    #: a doubtful one, as Whisper's own fallback re-decodes a doubtful result.
+    window_retry_below: float = 0.5
 
 
 PROMPT_STYLES = ("titles", "scope", "none")
@@ -99,6 +110,7 @@ class WhisperRecognizer(Recognizer):
                              "the model may be damaged: reinstall it") from None
         self.model_dir = model_dir
         self.prompt = domain_prompt(pack, self.settings.prompt_style) if pack is not None else None
+        self._prompt: list[int] | None = None  # the prompt as tokens, made on first use
         log.info("Whisper model %s loaded (prompt: %s)", model_dir, "yes" if self.prompt else "no")
 
     def session(self) -> RecognizerSession:
@@ -113,6 +125,11 @@ class WhisperRecognizer(Recognizer):
         if seconds < MIN_SPEECH_SECONDS or float(np.sqrt(np.mean(samples ** 2))) < MIN_RMS:
             return Transcript("")
         s = self.settings
+        if s.window_seconds is not None and max_new_tokens <= MAX_NEW_TOKENS and seconds < WINDOW_SECONDS:
+            short = self._decode_short(samples, seconds)
+            if not short.text or short.confidence >= s.window_retry_below:
+                return short
+            log.debug("short window doubtful (%r, %.2f): decoding the whole window", short.text, short.confidence)
         segments, _ = self.model.transcribe(
             samples, language="en", beam_size=s.beam_size, initial_prompt=self.prompt,
             condition_on_previous_text=False, without_timestamps=True, temperature=0.0,
@@ -130,6 +147,44 @@ class WhisperRecognizer(Recognizer):
         text = " ".join(word for word in " ".join(kept).split())
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
         return Transcript(text, round(confidence, 3))
+
+
+    def _decode_short(self, samples: np.ndarray, seconds: float) -> Transcript:
+        """One question, encoded at its own length (what faster-whisper's transcribe does, minus the
+        30 s of padding): the same prompt, greedy decoding, and the same rule for silence."""
+        s = self.settings
+        extractor = self.model.feature_extractor
+        padding = int(WINDOW_SECONDS * self.sample_rate)  # then cut: the log-mel floor is the full window's
+        features = extractor(samples, padding=padding)
+        needed = max(s.window_seconds, seconds + 1.0)  # a long question keeps a second of silence after it
+        frames = min(int(needed * self.sample_rate) // extractor.hop_length, extractor.nb_max_frames)
+        encoded = self.model.encode(np.ascontiguousarray(features[:, :frames]))
+        prompt = self._prompt_tokens()
+        result = self.model.model.generate(
+            encoded, [prompt], beam_size=s.beam_size, max_length=len(prompt) + MAX_NEW_TOKENS,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=True,
+            suppress_tokens=self._suppressed)[0]
+        tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper recovers it
+        text = " ".join(self._tokenizer.decode(tokens).split())
+        if result.no_speech_prob > s.no_speech_threshold and avg_logprob < s.min_avg_logprob:
+            log.debug("dropped %r (no speech %.2f, log-probability %.2f)", text, result.no_speech_prob, avg_logprob)
+            return Transcript("")
+        return Transcript(text, round(math.exp(avg_logprob), 3) if text else 0.0)
+
+    def _prompt_tokens(self) -> list[int]:
+        if self._prompt is None:
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_suppressed_tokens
+
+            self._tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
+                                        task="transcribe", language="en")
+            self._suppressed = get_suppressed_tokens(self._tokenizer, [-1])
+            previous = self._tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
+            half = self.model.max_length // 2
+            head = [self._tokenizer.sot_prev, *previous[-(half - 1):]] if previous else []
+            self._prompt = [*head, *self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        return self._prompt
 
 
 class WhisperSession(RecognizerSession):

@@ -194,6 +194,9 @@ def whisper_loop_line(out_dir: Path) -> list[str]:
              f"{_ms(f['endpoint_to_audio_s']['p95'])}",
              f"early finalize p95 {_ms(f['early_finalize_s']['p95'])} (inside the 0.45 s before the endpoint)",
              f"{f['answered']} of {f['utterances']} answered"]
+    if "end_of_speech_to_audio_s" in f:  # what a person waits: the end-of-speech silence included
+        speech_end = f["end_of_speech_to_audio_s"]
+        parts.insert(1, f"end of speech -> first audio p50 {_ms(speech_end['p50'])}, p95 {_ms(speech_end['p95'])}")
     if startup is not None:
         parts.append(f"start-up to listening {startup:.2f} s")
     if memory is not None:

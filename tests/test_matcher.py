@@ -10,7 +10,7 @@ import pytest
 from conftest import load_cases
 from voice_assistant.dialogue import Dialogue, DialogueState
 from voice_assistant.nlu.matcher import Matcher, MatcherSettings
-from voice_assistant.nlu.redflags import denial_spans, symptom_words
+from voice_assistant.nlu.negation import denial_spans, symptom_words
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from bench_matcher import evaluate, is_correct  # noqa: E402

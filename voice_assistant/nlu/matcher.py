@@ -39,8 +39,8 @@ from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.commands import COMMAND_PHRASES, match_command, match_command_loosely
 from voice_assistant.nlu.meaning import MeaningScorer
 from voice_assistant.nlu.normalize import normalize, stem, without_spans
-from voice_assistant.nlu.redflags import (RedFlagHit, denial_spans, explained_flags, find_red_flags, reassurance_spans,
-                                          symptom_words)
+from voice_assistant.nlu.negation import denial_spans, symptom_words
+from voice_assistant.nlu.redflags import RedFlagHit, explained_flags, find_red_flags, reassurance_spans
 from voice_assistant.nlu.semantic import Encoder
 from voice_assistant.nlu.spelling import Speller, english_words
 

@@ -25,7 +25,8 @@ import numpy as np
 
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.normalize import normalize, without_spans
-from voice_assistant.nlu.redflags import denial_spans, reassurance_spans, symptom_words
+from voice_assistant.nlu.negation import denial_spans, symptom_words
+from voice_assistant.nlu.redflags import reassurance_spans
 from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
 
 # Clauses of a spoken sentence: a report and a question are often joined ('my legs are jelly and what

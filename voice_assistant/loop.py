@@ -66,12 +66,14 @@ class LoopSettings:
     barge_in_confirm_seconds: float | None = 2.0
     #: Answer at the early finalize, without waiting out the endpoint, when what was heard is
     #: plainly whole: the recognizer closed it as a sentence ('?', '.', '!'), its last word can end
-    #: one (not 'to', 'and', 'my'), and the matcher is this sure of it, or it is a red flag. None: always wait for the endpoint (PocketSphinx gives no punctuation,
+    #: one (not 'to', 'and', 'my'), a question has three words or more (not 'How long?'), and the
+    #: matcher is this sure of it, or it is a red flag. None: always wait for the endpoint (PocketSphinx gives no punctuation,
     #: so it always waits; so does --slow-speech).
     answer_complete_confidence: float | None = 0.6
 
 
 _SENTENCE_ENDS = (".", "?", "!")
+_WHOLE_QUESTION_WORDS = 3  # a question answered before its endpoint has at least this many words
 # Words an English sentence does not end on (articles, possessives, conjunctions, prepositions that
 # need an object, subject pronouns, fillers): Whisper puts a '?' after 'is it normal to' too, so
 # the mark alone does not say the speaker has finished.
@@ -271,6 +273,8 @@ class ConversationLoop:
                 or words[-1] in _OPEN_ENDS):
             return False
         match = early.chosen.match
+        if match.kind in ("answer", "decline") and len(words) < _WHOLE_QUESTION_WORDS:
+            return False  # 'What causes?', 'How long?': as often the start of a longer question
         return match.kind == "red_flag" or (match.kind in ("answer", "command", "decline")
                                             and match.confidence >= threshold)
 

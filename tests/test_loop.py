@@ -156,8 +156,11 @@ def test_a_question_between_long_silences_is_answered_whole_with_no_command_hear
     recording = tmp_path / "session.wav"
     write_wav(recording, np.concatenate([silence(20.0), question, silence(8.0)]).tobytes())
     env = {**os.environ, "PYTHONPATH": os.getcwd(), "XDG_CONFIG_HOME": str(tmp_path)}
+    # Played at the pace a person speaks: at the default 4x, a loaded machine's slower synthesis
+    # stretched the greeting over the question, which the half-duplex loop then could not hear.
     result = subprocess.run([sys.executable, "-m", "voice_assistant", "listen", "--input-wav", str(recording),
-                             "--output-wav", str(tmp_path / "said.wav"), "--json", "--tts", voice],
+                             "--output-wav", str(tmp_path / "said.wav"), "--json", "--tts", voice,
+                             "--speed", "1"],
                             capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr
     events = EventRecorder()

@@ -98,7 +98,7 @@ sys.path.insert(0, str(ROOT))
 from voice_assistant.audio.base import CHUNK_SECONDS  # noqa: E402
 from voice_assistant.audio.virtual import Timeline, VirtualMicrophone  # noqa: E402
 from voice_assistant.audio.wav import WavFileSource  # noqa: E402
-from bench_speech import active_power  # noqa: E402  (the SNR measure bench_speech uses)
+from bench_speech import active_power, whisper_window  # noqa: E402  (the SNR measure, the window setting)
 
 OUT = ROOT / "bench" / "out" / "loop"
 SAMPLE_RATE = 16_000
@@ -366,11 +366,9 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     core = build_core()
     from voice_assistant.stt.whisper_engine import WhisperSettings
 
-    window = os.environ.get("BENCH_WHISPER_WINDOW", str(WhisperSettings.window_seconds))
     recognizer = build_recognizer(os.environ.get("BENCH_ENGINE", "pocketsphinx"), core.pack,
                                   notify=lambda message: None,
-                                  whisper_settings=WhisperSettings(window_seconds=None if window == "None"
-                                                                   else float(window)))
+                                  whisper_settings=WhisperSettings(window_seconds=whisper_window()))
     spotter = build_spotter()
     synthesizer = TimedSynthesizer(build_synthesizer(os.environ.get("BENCH_TTS", "auto"),
                                                      notify=lambda message: None)[0])

@@ -339,11 +339,9 @@ def init_worker(knowledge: str | None, engine: str = "pocketsphinx", threads: in
     core = build_core(knowledge, notify=lambda message: None)
     start = time.perf_counter()
     prompt = os.environ.get("BENCH_WHISPER_PROMPT", WhisperSettings.prompt_style)  # compare prompt styles
-    window = os.environ.get("BENCH_WHISPER_WINDOW", str(WhisperSettings.window_seconds))  # 'None': 30 s
-    window_seconds = None if window == "None" else float(window)
     recognizer = build_recognizer(engine, core.pack, notify=lambda message: None,
                                   whisper_settings=WhisperSettings(threads=threads, prompt_style=prompt,
-                                                                   window_seconds=window_seconds))
+                                                                   window_seconds=whisper_window()))
     _WORKER.update(core=core, recognizer=recognizer, load_s=time.perf_counter() - start,
                    cmn=_get_cmn(recognizer))
 
@@ -368,10 +366,19 @@ def _end_utterance(recognizer) -> None:
         pass
 
 
+def whisper_window() -> float | None:
+    """WhisperSettings.window_seconds from ``BENCH_WHISPER_WINDOW`` (seconds, or None for 30 s)."""
+    from voice_assistant.stt.whisper_engine import WhisperSettings
+
+    window = os.environ.get("BENCH_WHISPER_WINDOW", str(WhisperSettings.window_seconds))
+    return None if window == "None" else float(window)
+
+
 def _hear_question(recognizer, chunks):
-    """Decode one question as the hands-free loop does. Whisper's question session differs from its
-    recording path (a short window, 64 tokens); PocketSphinx's ``transcribe`` is its question path
-    with a fresh start for each recording, which keeps the utterances independent."""
+    """Decode one question. Whisper: as the hands-free loop does (its question session: the short
+    window, 64 tokens), not its recording path. PocketSphinx keeps ``transcribe``, the path its
+    figures in README were measured on: a fresh start for each recording (the utterances stay
+    independent) and more re-decodes than the loop allows."""
     if recognizer.name != "whisper":
         return recognizer.transcribe(chunks)
     session = recognizer.session()

@@ -67,8 +67,8 @@ class LoopSettings:
     #: Answer at the early finalize, without waiting out the endpoint, when what was heard is
     #: plainly whole: the recognizer closed it as a sentence ('?', '.', '!'), its last word can end
     #: one (not 'to', 'and', 'my'), a question has three words or more (not 'How long?'), and the
-    #: matcher is this sure of it, or it is a red flag. None: always wait for the endpoint (PocketSphinx gives no punctuation,
-    #: so it always waits; so does --slow-speech).
+    #: matcher is this sure of it, or it is a red flag. None: always wait for the endpoint.
+    #: PocketSphinx gives no punctuation, so it always waits; so does --slow-speech.
     answer_complete_confidence: float | None = 0.6
 
 
@@ -108,6 +108,8 @@ class EarlyResult:
     seconds: float
     chosen: Interpretation
     spotted: str | None
+    #: Plainly the whole question: answered now, not at the endpoint (see LoopSettings).
+    whole: bool = False
 
 
 class ConversationLoop:
@@ -216,7 +218,7 @@ class ConversationLoop:
             self._maybe_finalize_early()
         elif self._early is not None and self.segmenter.in_speech and self.segmenter.trailing_silence_frames == 0:
             self._resume_after_early_finalize()
-        if utterance is None and self._early is not None and self.segmenter.in_speech and self._is_whole(self._early):
+        if utterance is None and self._early is not None and self._early.whole and self.segmenter.in_speech:
             utterance = self.segmenter.end_now()
         if utterance is not None and self._discarding:
             self._discarding = False
@@ -262,17 +264,18 @@ class ConversationLoop:
         spotted = None
         if chosen.match.kind in ("decline", "clarify"):
             spotted = self._spot_command_in(self.segmenter.audio_so_far())
-        self._early = EarlyResult(transcript, time.monotonic() - started, chosen, spotted)
+        self._early = EarlyResult(transcript, time.monotonic() - started, chosen, spotted,
+                                  self._is_whole(transcript, chosen))
 
-    def _is_whole(self, early: EarlyResult) -> bool:
-        """Whether the early result is a whole question, to be answered now (see LoopSettings)."""
+    def _is_whole(self, transcript: Transcript, chosen: Interpretation) -> bool:
+        """Whether an early result is a whole question, to be answered now (see LoopSettings)."""
         threshold = self.settings.answer_complete_confidence
-        text = early.transcript.text.rstrip()
+        text = transcript.text.rstrip()
         words = _words(text).split()
         if (threshold is None or self.settings.wake_word or not text.endswith(_SENTENCE_ENDS) or not words
                 or words[-1] in _OPEN_ENDS):
             return False
-        match = early.chosen.match
+        match = chosen.match
         if match.kind in ("answer", "decline") and len(words) < _WHOLE_QUESTION_WORDS:
             return False  # 'What causes?', 'How long?': as often the start of a longer question
         return match.kind == "red_flag" or (match.kind in ("answer", "command", "decline")

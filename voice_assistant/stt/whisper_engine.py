@@ -59,9 +59,9 @@ class WhisperSettings:
     #: The pack's words as the decoding prompt (a bias, not a constraint): one of PROMPT_STYLES.
     prompt_style: str = "titles"
     #: A question is encoded in a window this long, not in Whisper's 30 s window of mostly
-    #: silence (the encoder's cost grows with its input: 0.25 s -> 0.04 s for a 4 s question
-    #: here); a shorter window makes the decoder repeat itself. None: the whole 30 s, as Whisper
-    #: was trained (bench/bench_speech.py compares them, ``BENCH_WHISPER_WINDOW``).
+    #: silence: the encoder's cost grows with its input (decoding 0.086 of real time against
+    #: 0.197 in bench/bench_speech.py, ``BENCH_WHISPER_WINDOW=10|None``). A window of only the
+    #: question's length made the decoder repeat itself. None: the whole 30 s, as Whisper was trained.
     window_seconds: float | None = 10.0
     #: ... and decoded again in the whole window when the short one is believed less than this
     #: (mean token probability): the short window's rare slip ('what causes backs, pasts') is
@@ -110,7 +110,7 @@ class WhisperRecognizer(Recognizer):
                              "the model may be damaged: reinstall it") from None
         self.model_dir = model_dir
         self.prompt = domain_prompt(pack, self.settings.prompt_style) if pack is not None else None
-        self._prompt: list[int] | None = None  # the prompt as tokens, made on first use
+        self._tokenizer, self._prompt_tokens, self._suppressed = self._short_window_decoding()
         log.info("Whisper model %s loaded (prompt: %s)", model_dir, "yes" if self.prompt else "no")
 
     def session(self) -> RecognizerSession:
@@ -137,8 +137,7 @@ class WhisperRecognizer(Recognizer):
             max_new_tokens=max_new_tokens)
         kept, logprobs = [], []
         for segment in segments:
-            # Whisper's own rule: silence is a segment both likely not speech and poorly believed.
-            if segment.no_speech_prob > s.no_speech_threshold and segment.avg_logprob < s.min_avg_logprob:
+            if self._is_silence(segment.no_speech_prob, segment.avg_logprob):
                 log.debug("dropped %r (no speech %.2f, log-probability %.2f)", segment.text,
                           segment.no_speech_prob, segment.avg_logprob)
                 continue
@@ -148,6 +147,10 @@ class WhisperRecognizer(Recognizer):
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
         return Transcript(text, round(confidence, 3))
 
+    def _is_silence(self, no_speech_prob: float, avg_logprob: float) -> bool:
+        """Whisper's own rule: silence is a segment both likely not speech and poorly believed."""
+        s = self.settings
+        return no_speech_prob > s.no_speech_threshold and avg_logprob < s.min_avg_logprob
 
     def _decode_short(self, samples: np.ndarray, seconds: float) -> Transcript:
         """One question, encoded at its own length (what faster-whisper's transcribe does, minus the
@@ -159,7 +162,7 @@ class WhisperRecognizer(Recognizer):
         needed = max(s.window_seconds, seconds + 1.0)  # a long question keeps a second of silence after it
         frames = min(int(needed * self.sample_rate) // extractor.hop_length, extractor.nb_max_frames)
         encoded = self.model.encode(np.ascontiguousarray(features[:, :frames]))
-        prompt = self._prompt_tokens()
+        prompt = self._prompt_tokens
         result = self.model.model.generate(
             encoded, [prompt], beam_size=s.beam_size, max_length=len(prompt) + MAX_NEW_TOKENS,
             return_scores=True, return_no_speech_prob=True, suppress_blank=True,
@@ -167,24 +170,24 @@ class WhisperRecognizer(Recognizer):
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper recovers it
         text = " ".join(self._tokenizer.decode(tokens).split())
-        if result.no_speech_prob > s.no_speech_threshold and avg_logprob < s.min_avg_logprob:
+        if self._is_silence(result.no_speech_prob, avg_logprob):
             log.debug("dropped %r (no speech %.2f, log-probability %.2f)", text, result.no_speech_prob, avg_logprob)
             return Transcript("")
         return Transcript(text, round(math.exp(avg_logprob), 3) if text else 0.0)
 
-    def _prompt_tokens(self) -> list[int]:
-        if self._prompt is None:
-            from faster_whisper.tokenizer import Tokenizer
-            from faster_whisper.transcribe import get_suppressed_tokens
+    def _short_window_decoding(self):
+        """The tokenizer, the prompt as tokens and the suppressed tokens, as faster-whisper's
+        transcribe builds them (get_prompt), for :meth:`_decode_short`."""
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
 
-            self._tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
-                                        task="transcribe", language="en")
-            self._suppressed = get_suppressed_tokens(self._tokenizer, [-1])
-            previous = self._tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
-            half = self.model.max_length // 2
-            head = [self._tokenizer.sot_prev, *previous[-(half - 1):]] if previous else []
-            self._prompt = [*head, *self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
-        return self._prompt
+        tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual,
+                              task="transcribe", language="en")
+        previous = tokenizer.encode(" " + self.prompt.strip()) if self.prompt else []
+        half = self.model.max_length // 2
+        head = [tokenizer.sot_prev, *previous[-(half - 1):]] if previous else []
+        prompt = [*head, *tokenizer.sot_sequence, tokenizer.no_timestamps]
+        return tokenizer, prompt, get_suppressed_tokens(tokenizer, [-1])
 
 
 class WhisperSession(RecognizerSession):

@@ -55,10 +55,6 @@ class Speaker:
         # Set while someone is speaking to the assistant: preparing waits, leaving the CPU to the
         # recognizer (on two cores, a neural voice's start-up pass slowed the first answer by 0.9 s).
         self._user_speaking = threading.Event()
-        # Pieces being made for what is playing now: preparing waits for them, so a reply never
-        # queues behind likely answers (under load the greeting stretched over the first question).
-        self._playing_made = 0
-        self._playing_lock = threading.Lock()
         events.subscribe(self._on_event)
 
     @property
@@ -97,8 +93,8 @@ class Speaker:
     def _prefetch_all(self) -> None:
         done: set[tuple[str, VoiceSettings]] = set()
         while not self._closing.is_set():
-            if self._user_speaking.is_set() or self._playing_made:
-                self._closing.wait(0.02)
+            if self._user_speaking.is_set():
+                self._closing.wait(0.05)
                 continue
             voice = self.voice
             todo = [piece for piece in dict.fromkeys(first_piece(text) for text in self._prefetch_texts)
@@ -165,15 +161,7 @@ class Speaker:
             done: Future = Future()
             done.set_result(audio)
             return done
-        with self._playing_lock:
-            self._playing_made += 1
-        future = self._worker.submit(self._synthesize_cached, text, voice)
-        future.add_done_callback(self._made_for_playing)
-        return future
-
-    def _made_for_playing(self, _future: Future) -> None:
-        with self._playing_lock:
-            self._playing_made -= 1
+        return self._worker.submit(self._synthesize_cached, text, voice)
 
     def _cached(self, text: str, voice: VoiceSettings) -> tuple[bytes, int] | None:
         key = (text, voice)

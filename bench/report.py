@@ -38,7 +38,8 @@ def load_figures(out_dir: Path) -> tuple[dict | None, ...]:
 
 
 SET_NAMES = {"dev_set": "dev (tuned on)", "dev_paraphrases": "paraphrases (tuned on)",
-             "holdout_set": "holdout", "blind_set": "blind set 1", "blind_set_2": "blind set 2", "blind_set_3": "blind set 3", "blind_set_4": "blind set 4", "blind_set_5": "blind set 5"}
+             "holdout_set": "holdout", "blind_set": "blind set 1", "blind_set_2": "blind set 2", "blind_set_3": "blind set 3", "blind_set_4": "blind set 4", "blind_set_5": "blind set 5",
+             "blind_set_6": "blind set 6"}
 
 
 def understanding_section(suite: dict | None) -> list[str]:

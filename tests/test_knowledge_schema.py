@@ -67,6 +67,17 @@ def test_no_sentence_is_copied_from_the_article(pack):
             assert run not in article, f"eight words copied from the article: {run!r}"
 
 
+def test_other_subjects_are_nothing_the_article_speaks_of(pack):
+    """A subject the domain gate learns as elsewhere must not be one of the article's own (its symptoms
+    name the head, neck, shoulders, arms, legs...): the gate would learn to turn its questions away."""
+    article = set(_words(ARTICLE.read_text(encoding="utf-8")))
+    others = [other for subject in pack.other_subjects for other in subject.others]
+    assert len(others) >= 20
+    for other in others:
+        named = [w for w in _words(other) if w not in {"a", "an", "the", "my"}]
+        assert not [w for w in named if w in article or w.rstrip("s") in article], other
+
+
 def test_answers_add_no_doses_durations_or_drug_names(pack):
     # The article gives no doses or durations ("long hours" and "several weeks" are its own vague words).
     forbidden = re.compile(r"\d|\b(mg|milligrams?|minutes?|days?|ibuprofen|paracetamol|aspirin|naproxen|"

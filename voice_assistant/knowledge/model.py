@@ -217,6 +217,25 @@ class QuestionForm:
 
 
 @dataclass(frozen=True)
+class OtherSubject:
+    """How the pack names its own subject, and what else people ask the same questions about.
+
+    The matcher learns from it where the pack's domain ends: each example that names the subject
+    (``pattern``) is also read with the subject swapped for one of ``others`` ('what causes back
+    spasms' / 'what causes hay fever'), which is elsewhere, and with it swapped for 'it', which is
+    not (see :mod:`voice_assistant.nlu.domain`).
+    """
+
+    pattern: re.Pattern[str]
+    others: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "other_subject") -> "OtherSubject":
+        data = _mapping(data, path, {"pattern", "others"}, set())
+        return cls(_regex(data["pattern"], f"{path}.pattern"), _text_list(data["others"], f"{path}.others"))
+
+
+@dataclass(frozen=True)
 class KnowledgePack:
     """Everything the assistant knows: entries, red flags, declines and fixed phrases."""
 
@@ -235,6 +254,8 @@ class KnowledgePack:
     question_forms: tuple[QuestionForm, ...] = ()
     #: The short invitation spoken at the start after the disclaimer ('' : the greeting is spoken).
     welcome: str = ""
+    #: The pack's subject and others like it, in order: the first whose pattern an example names applies.
+    other_subjects: tuple[OtherSubject, ...] = ()
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -261,7 +282,8 @@ class KnowledgePack:
     @classmethod
     def from_dict(cls, data: Any) -> "KnowledgePack":
         data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
-                                   "entries"}, {"declines", "confusions", "question_forms", "welcome"})
+                                   "entries"}, {"declines", "confusions", "question_forms", "welcome",
+                                                "other_subjects"})
         meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
         red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
                           for i, item in enumerate(_list(data["red_flags"], "red_flags")))
@@ -275,6 +297,8 @@ class KnowledgePack:
         forms = tuple(QuestionForm.from_dict(item, f"question_forms[{i}]")
                       for i, item in enumerate(_list(data.get("question_forms", []), "question_forms", True)))
         _unique_ids([(f"question_forms[{i}].id", f.id) for i, f in enumerate(forms)])
+        others = tuple(OtherSubject.from_dict(item, f"other_subjects[{i}]")
+                       for i, item in enumerate(_list(data.get("other_subjects", []), "other_subjects", True)))
         known = {e.id for e in entries} | {e.group for e in entries}
         for i, form in enumerate(forms):
             for j, name in enumerate(form.answered_by):
@@ -288,7 +312,7 @@ class KnowledgePack:
             emergency=_text(data["emergency"], "emergency"),
             red_flags=red_flags, entries=entries, declines=declines, scope=_text(data["scope"], "scope"),
             confusions=_confusions(data.get("confusions", {})), question_forms=forms,
-            welcome=_text(data["welcome"], "welcome") if "welcome" in data else "",
+            welcome=_text(data["welcome"], "welcome") if "welcome" in data else "", other_subjects=others,
         )
 
 

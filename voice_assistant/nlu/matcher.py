@@ -88,6 +88,8 @@ class MatcherSettings:
     symptom_threshold: float = 0.4
     #: ... and its words come within this cosine of one of that flag's own phrasings.
     symptom_closeness: float = 0.4
+    #: A question the domain gate reads as about another subject with this probability is declined.
+    elsewhere_threshold: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ class Matcher:
         self._forms = [(form, _indices_of(self._candidates, pack.answering(form))) for form in pack.question_forms]
         self._speller = Speller(words, english_words() if known_words is None else known_words)
         self._symptoms = symptom_words(pack)
+        # What the answers and red flags speak of; a word outside it may name another subject.
+        self._domain_words = frozenset(token for c in self._candidates if not c.is_decline for token in c.weights)
+        self._domain_words |= {stem(w) for flag in pack.red_flags for ex in flag.examples for w in normalize(ex).split()}
         self.meaning: MeaningScorer | None = None
         if encoder is not None and self.settings.semantic_weight > 0:
             phrasings = [(e.id, (*e.examples, e.title)) for e in pack.entries]
@@ -191,6 +196,12 @@ class Matcher:
             asks = _asks_something(normalized, [hit.span for hit in flags])
             topic = top.id if (confident and not top.is_decline and asks) else None
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
+        if not top.is_decline and self._elsewhere(question):
+            # The same question about another subject ('what causes the flu'): not this article's.
+            loose = match_command_loosely(normalized)
+            if loose is not None:
+                return Match("command", loose.intent, loose.confidence, normalized)
+            return Match("decline", "off_topic", confidence, normalized)
         anchored = self._anchored(top, rest) or closeness[best] >= self.settings.semantic_anchor
         if confidence < self.settings.answer_threshold or top.is_decline or not anchored:
             # Not a question about a topic: maybe a command said in other words ('whoa, too fast').
@@ -208,6 +219,16 @@ class Matcher:
             if not top.is_decline and not runner.is_decline:
                 return Match("clarify", None, confidence, normalized, choices=(top.id, runner.id))
         return Match("decline", "off_topic", confidence, normalized)
+
+    def _elsewhere(self, question: str) -> bool:
+        """Another subject than the pack's is named: the question does not name the pack's own, has a
+        word no answer or red flag uses ('symptoms?' alone names nothing else), and the domain gate
+        reads it as elsewhere."""
+        if self.meaning is None or any(s.pattern.search(question) for s in self.pack.other_subjects):
+            return False
+        if all(token in self._domain_words for token in _content_tokens(question)):
+            return False
+        return self.meaning.elsewhere(question) >= self.settings.elsewhere_threshold
 
     def _symptoms_by_meaning(self, normalized: str) -> tuple[RedFlagHit, ...]:
         s = self.settings

@@ -5,6 +5,7 @@ phrasings and title, every red flag's descriptions) and then, per utterance:
 
 * :meth:`topic_scores`: a classifier's probability for each of the matcher's candidates
   (and the best cosine with one of its phrasings);
+* :meth:`elsewhere`: how likely it is about another subject (:mod:`.domain`);
 * :meth:`reported_symptoms`: the red flags that an utterance, or one of its clauses, most
   likely describes, of everything the pack knows. A clause that
   plainly says a symptom is absent ("I can still feel my legs") reports nothing, so a plain
@@ -25,6 +26,7 @@ import numpy as np
 
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.normalize import normalize, without_spans
+from voice_assistant.nlu.domain import DomainGate
 from voice_assistant.nlu.negation import denial_spans, symptom_words
 from voice_assistant.nlu.redflags import reassurance_spans
 from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
@@ -57,9 +59,11 @@ class MeaningScorer:
     """
 
     def __init__(self, pack: KnowledgePack, encoder: Encoder, candidates: list[tuple[str, tuple[str, ...]]],
-                 cache_dir: Path | None = None, model_key: str = "", commands: tuple[str, ...] = ()) -> None:
+                 cache_dir: Path | None = None, model_key: str = "", commands: tuple[str, ...] = (),
+                 stray_decline: str = "off_topic") -> None:
         """``candidates``: (id, phrasings) in the matcher's order. ``commands``: navigation phrasings,
-        a class of their own, so 'hurry it along' is not read as the nearest symptom."""
+        a class of their own, so 'hurry it along' is not read as the nearest symptom.
+        ``stray_decline``: the decline whose examples are requests from elsewhere."""
         self.encoder = encoder
         self._symptoms = symptom_words(pack)
         labels = [ident for ident, _ in candidates] + [_FLAG + flag.id for flag in pack.red_flags]
@@ -71,6 +75,7 @@ class MeaningScorer:
             phrases += [(_COMMAND, text) for text in commands]
         self.index = PhraseIndex.build(encoder, labels, phrases, cache_dir, model_key)
         self.classifier = PhraseClassifier.fit(self.index, cache_dir=cache_dir, model_key=model_key)
+        self.domain = DomainGate.build(pack, encoder, stray_decline, cache_dir, model_key)
         self._topics = np.array([not label.startswith((_FLAG, _COMMAND)) for label in labels])
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -115,6 +120,11 @@ class MeaningScorer:
         count = int(self._topics.sum())
         probabilities = self.classifier.probabilities(vector, self._topics, sharpness)[:count]
         return probabilities, self.index.scores(vector)[:count]
+
+    def elsewhere(self, text: str) -> float:
+        """The probability that the text asks about another subject than the pack's (0 when the
+        pack names none)."""
+        return 0.0 if self.domain is None else self.domain.elsewhere(self.vector(text))
 
     def reported_symptoms(self, text: str, threshold: float, closeness: float = 0.0) -> list[SymptomReport]:
         """Red flags that the text, or one of its clauses, most likely reports (probability at least

@@ -1,0 +1,67 @@
+"""Where the pack's domain ends (nlu/domain.py): contrast pairs from the pack, and the gate in the matcher."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice_assistant.knowledge.loader import from_yaml
+from voice_assistant.errors import KnowledgeError
+from voice_assistant.nlu.domain import contrast_pairs
+
+PACK = """
+pack: {id: t, title: T, source: S, language: en}
+disclaimer: d
+greeting: g
+emergency: e
+scope: s
+other_subjects:
+  - pattern: '\\b(a |my )?back spasms?\\b'
+    others: [the flu, a cold]
+  - pattern: '\\bmy back\\b'
+    others: [my knee]
+red_flags:
+  - {id: numb, name: numbness, source: S, patterns: ['numb'], examples: [my leg is numb]}
+entries:
+  - {id: causes, title: Causes, group: g, source: S, answer: a, examples: [what causes back spasms, why does my back hurt, what is it]}
+"""
+
+
+def test_each_example_naming_the_subject_gives_one_pair_and_others_are_taken_in_turn():
+    pack = from_yaml(PACK)
+    texts = ["what causes back spasms", "how do i ease a back spasm", "why does my back hurt", "what helps"]
+    here, elsewhere = contrast_pairs(pack, texts)
+    assert here == ["what causes it", "how do i ease this", "why does it hurt"]
+    # The first pattern that matches applies; each pattern's others come round in turn.
+    assert elsewhere == ["what causes the flu", "how do i ease a cold", "why does my knee hurt"]
+    assert contrast_pairs(pack, texts) == (here, elsewhere)  # the same pack, the same pairs
+
+
+def test_a_bad_subject_pattern_is_named_with_its_place():
+    with pytest.raises(KnowledgeError, match=r"other_subjects\[0\]\.pattern"):
+        from_yaml(PACK.replace("(a |my )?", "(a |my "))
+
+
+@pytest.mark.parametrize("text", [
+    "what causes acid reflux", "what are the symptoms of covid", "how do I treat a stubbed toe",
+    "what causes migraines", "symptoms of a concussion", "what are the signs of a heart attack",
+])
+def test_the_same_question_about_another_subject_is_declined(matcher, text):
+    match = matcher.match(text)
+    assert match.kind == "decline", match
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("symptoms", "symptoms"),                       # names no subject at all: the user's back is the context
+    ("what causes back spasms", "causes_overview"),
+    ("what are the symptoms", "symptoms"),
+    ("how do I get rid of it", "relief_overview"),
+    ("when is it time to get medical help", "when_to_see_doctor"),
+])
+def test_questions_about_this_subject_or_none_are_still_answered(matcher, text, intent):
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == ("answer", intent), match
+
+
+def test_a_red_flag_is_never_gated_away(matcher):
+    match = matcher.match("I had the flu last week and now I can't feel my left leg")
+    assert match.kind == "red_flag", match

@@ -1,0 +1,79 @@
+"""Where the pack's domain ends: is an utterance about this subject, or the same question about another?
+
+A question about the flu is put in the words of a question about back spasm ('what causes the
+flu', 'how do I get rid of a sore throat'), so the topic classifier, which only knows the pack's
+topics and a few stray requests, reads it as the topic whose words it shares. The
+:class:`DomainGate` learns the difference from the pack itself, by contrast: every example that
+names the pack's subject is paired with the same example about another subject (elsewhere) and
+about 'it' (still here, since the user's own back is the context), so the frame of a question
+weighs on both sides alike and what tells them apart is the subject. The pack's other examples
+and its red-flag descriptions are in the domain too; its off-topic requests are not.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+
+from voice_assistant.knowledge import KnowledgePack
+from voice_assistant.nlu.normalize import normalize
+from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
+
+HERE = "domain"
+ELSEWHERE = "elsewhere"
+#: What stands for the subject when an example is read without it ('what causes it').
+_PLACEHOLDERS = ("it", "this")
+
+
+def contrast_pairs(pack: KnowledgePack, texts: list[str]) -> tuple[list[str], list[str]]:
+    """For each text that names the pack's subject: the text with it swapped for 'it' or 'this'
+    (in the domain), and swapped for another subject (elsewhere). Others are taken in turn, so the
+    same pack always gives the same pairs."""
+    turns = [itertools.cycle(subject.others) for subject in pack.other_subjects]
+    placeholders = itertools.cycle(_PLACEHOLDERS)
+    here, elsewhere = [], []
+    for text in texts:
+        for subject, others in zip(pack.other_subjects, turns):
+            found = subject.pattern.search(text)
+            if found:
+                here.append(_swap(text, found.span(), next(placeholders)))
+                elsewhere.append(_swap(text, found.span(), next(others)))
+                break
+    return here, elsewhere
+
+
+def _swap(text: str, span: tuple[int, int], subject: str) -> str:
+    return " ".join(f"{text[:span[0]]}{subject}{text[span[1]:]}".split())
+
+
+class DomainGate:
+    """The probability that an utterance is about something other than the pack's subject."""
+
+    def __init__(self, classifier: PhraseClassifier) -> None:
+        self._classifier = classifier
+        self._elsewhere = classifier.labels.index(ELSEWHERE)
+
+    @classmethod
+    def build(cls, pack: KnowledgePack, encoder: Encoder, stray_decline: str,
+              cache_dir: Path | None = None, model_key: str = "") -> "DomainGate | None":
+        """Fitted on the pack (embeddings and weights cached like the topic classifier's); None when
+        the pack names no subject to contrast."""
+        if not pack.other_subjects:
+            return None
+        examples = [normalize(text, pack.confusions) for entry in pack.entries for text in entry.examples]
+        placeheld, swapped = contrast_pairs(pack, examples)
+        here = examples + placeheld
+        here += [normalize(text, pack.confusions) for flag in pack.red_flags for text in flag.examples]
+        away = swapped + [normalize(text, pack.confusions) for decline in pack.declines
+                          if decline.id == stray_decline for text in decline.examples]
+        phrases = [(HERE, text) for text in here] + [(ELSEWHERE, text) for text in away]
+        index = PhraseIndex.build(encoder, [HERE, ELSEWHERE], phrases, cache_dir, model_key)
+        return cls(PhraseClassifier.fit(index, cache_dir=cache_dir, model_key=model_key))
+
+    def elsewhere(self, vector: np.ndarray) -> float:
+        return float(self._classifier.probabilities(vector)[self._elsewhere])
+
+
+__all__ = ["DomainGate", "contrast_pairs"]

@@ -6,7 +6,7 @@ import pytest
 
 from voice_assistant.knowledge.loader import from_yaml
 from voice_assistant.errors import KnowledgeError
-from voice_assistant.nlu.domain import contrast_pairs
+from voice_assistant.nlu.domain import contrast_pairs, errand_pairs
 
 PACK = """
 pack: {id: t, title: T, source: S, language: en}
@@ -65,3 +65,33 @@ def test_questions_about_this_subject_or_none_are_still_answered(matcher, text, 
 def test_a_red_flag_is_never_gated_away(matcher):
     match = matcher.match("I had the flu last week and now I can't feel my left leg")
     assert match.kind == "red_flag", match
+
+
+def test_errands_are_every_thing_in_every_frame():
+    pack = from_yaml(PACK + """
+errands:
+  things: [a massage, painkillers]
+  asks: ["would {} help"]
+  requests: ["book me {}", "where can i buy {}"]
+""")
+    asked, sent = errand_pairs(pack)
+    assert asked == ["would a massage help", "would painkillers help"]
+    assert sent == ["book me a massage", "book me painkillers", "where can i buy a massage", "where can i buy painkillers"]
+
+
+def test_an_errand_frame_without_its_place_is_named():
+    with pytest.raises(KnowledgeError, match=r"errands\.requests\[0\]"):
+        from_yaml(PACK + '\nerrands: {things: [a massage], asks: ["would {} help"], requests: ["book me"]}\n')
+
+
+@pytest.mark.parametrize("text", ["book me a massage for tuesday", "order painkillers from the chemist",
+                                  "where can I buy a hot water bottle"])
+def test_an_errand_with_a_remedy_is_declined(matcher, text):
+    assert matcher.match(text).kind == "decline"
+
+
+@pytest.mark.parametrize("text, intent", [("would a massage help", "relief_massage"),
+                                          ("can I take painkillers for it", "relief_painkillers")])
+def test_asking_about_a_remedy_is_still_answered(matcher, text, intent):
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == ("answer", intent), match

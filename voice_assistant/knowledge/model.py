@@ -236,6 +236,28 @@ class OtherSubject:
 
 
 @dataclass(frozen=True)
+class Errands:
+    """Things the article recommends, asked about (``asks``: in the domain) and sent on an errand
+    (``requests``: elsewhere); each frame holds ``{}`` where a thing goes. 'would a massage help' is
+    the article's; 'book me a massage' is a request for another kind of assistant."""
+
+    things: tuple[str, ...]
+    asks: tuple[str, ...]
+    requests: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "errands") -> "Errands":
+        data = _mapping(data, path, {"things", "asks", "requests"}, set())
+        frames = {}
+        for key in ("asks", "requests"):
+            frames[key] = _text_list(data[key], f"{path}.{key}")
+            for i, frame in enumerate(frames[key]):
+                if frame.count("{}") != 1:
+                    raise SchemaProblem(f"{path}.{key}[{i}]", "expected one {} where a thing goes")
+        return cls(_text_list(data["things"], f"{path}.things"), frames["asks"], frames["requests"])
+
+
+@dataclass(frozen=True)
 class KnowledgePack:
     """Everything the assistant knows: entries, red flags, declines and fixed phrases."""
 
@@ -256,6 +278,7 @@ class KnowledgePack:
     welcome: str = ""
     #: The pack's subject and others like it, in order: the first whose pattern an example names applies.
     other_subjects: tuple[OtherSubject, ...] = ()
+    errands: Errands | None = None
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -283,7 +306,7 @@ class KnowledgePack:
     def from_dict(cls, data: Any) -> "KnowledgePack":
         data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
                                    "entries"}, {"declines", "confusions", "question_forms", "welcome",
-                                                "other_subjects"})
+                                                "other_subjects", "errands"})
         meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
         red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
                           for i, item in enumerate(_list(data["red_flags"], "red_flags")))
@@ -313,6 +336,7 @@ class KnowledgePack:
             red_flags=red_flags, entries=entries, declines=declines, scope=_text(data["scope"], "scope"),
             confusions=_confusions(data.get("confusions", {})), question_forms=forms,
             welcome=_text(data["welcome"], "welcome") if "welcome" in data else "", other_subjects=others,
+            errands=Errands.from_dict(data["errands"]) if "errands" in data else None,
         )
 
 

@@ -32,6 +32,21 @@ def test_red_flags_are_heard_in_other_words(matcher, text, flag):
     assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match
 
 
+def test_a_question_straight_after_a_report_does_not_hide_it():
+    """Speech joins a report and a question with no word between ('... when I touch it do I keep
+    stretching'): the question's start marks a clause, so the report is read on its own."""
+    from voice_assistant.nlu.meaning import _clause_spans
+
+    text = "my thigh feels like it belongs to someone else when i touch it do i keep stretching"
+    assert [text[a:b] for a, b in _clause_spans(text)] == [
+        "my thigh feels like it belongs to someone else when i touch it", "do i keep stretching"]
+
+
+def test_a_report_followed_by_a_question_warns(matcher):
+    match = matcher.match("my thigh feels like it belongs to someone else when I touch it do I keep stretching")
+    assert match.kind == "red_flag", match
+
+
 @pytest.mark.parametrize("text", [
     "my legs feel like cooked spaghetti and will not hold me",   # no pattern names this: meaning does
     "i have to hang on to the furniture or i tip over",

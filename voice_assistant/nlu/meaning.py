@@ -33,7 +33,11 @@ from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
 
 # Clauses of a spoken sentence: a report and a question are often joined ('my legs are jelly and what
 # causes this'); punctuation is gone by the time text is normalized, so the joining words mark them.
-_CLAUSE_BREAK = re.compile(r"\s(?:but|and|so|because|since|then|also|plus|though|although)(?=\s)")
+# A question often follows a report with no joining word at all ('i fell off the roof and the pain is
+# off the charts should i use a heat pack'): a question's start marks a clause too, and stays in it.
+_CLAUSE_BREAK = re.compile(r"\s(?:but|and|so|because|since|then|also|plus|though|although)(?=\s)"
+                           r"|\s(?=(?:should|do|can|could|would|will|is|are|what|how|why)\s"
+                           r"(?:i|it|that|this|you|we|do|does|should|can|is|are)\b)")
 _MIN_CLAUSE_WORDS = 4
 _CACHE_SIZE = 512
 _FLAG = "flag:"

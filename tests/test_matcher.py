@@ -234,3 +234,12 @@ def test_a_question_form_alone_answers_nothing(matcher):
 def test_a_reassurance_before_the_question_is_not_what_is_asked(matcher, text, intent):
     match = matcher.match(text)
     assert (match.kind, match.intent) == ("answer", intent), match
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("I drive a lorry eleven hours a day, could that be why my back seizes", "answer"),  # 'a day' is context
+    ("should I use the heat pack twice a day", "decline"),                            # 'a day' is asked
+    ("how many times a day should I stretch", "decline"),
+])
+def test_a_decline_phrase_counts_only_where_the_question_asks_it(matcher, text, kind):
+    assert matcher.match(text).kind == kind

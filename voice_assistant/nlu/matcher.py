@@ -294,8 +294,14 @@ class Matcher:
         return any(len(tokens & example) >= 2 for example in candidate.examples)
 
     def _out_of_scope(self, normalized: str) -> str | None:
-        """The decline whose tell-tale phrase ('how often', 'what dose') the question contains."""
-        return next((ident for pattern, ident in self._decline_phrases if pattern.search(normalized)), None)
+        """The decline whose tell-tale phrase ('how often', 'what dose') the question asks: a phrase
+        that is not a question itself ('a day') counts only after a question has begun, so 'i am on my
+        laptop ten hours a day, what should i change' is not asking how long."""
+        for pattern, ident in self._decline_phrases:
+            for found in pattern.finditer(normalized):
+                if _QUESTION_WORD.match(normalized, found.start()) or _QUESTION_WORD.search(normalized, 0, found.start()):
+                    return ident
+        return None
 
     def title(self, entry_id: str) -> str:
         return self.pack.entry(entry_id).title

@@ -243,3 +243,18 @@ def test_a_reassurance_before_the_question_is_not_what_is_asked(matcher, text, i
 ])
 def test_a_decline_phrase_counts_only_where_the_question_asks_it(matcher, text, kind):
     assert matcher.match(text).kind == kind
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("give me the one before that", "previous"),   # in no phrase list: read by meaning
+    ("run that by me again", "repeat"),
+    ("ok that is plenty, be quiet now", "stop"),
+])
+def test_a_command_in_other_words_is_read_by_meaning(matcher, text, intent):
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == ("command", intent), match
+
+
+def test_a_question_that_only_sounds_like_a_command_is_not_one(matcher):
+    # 'fasting' sits nearest 'faster', but far from every phrasing of it.
+    assert matcher.match("is intermittent fasting good for you").kind != "command"

@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from voice_assistant.knowledge import KnowledgePack
-from voice_assistant.nlu.commands import COMMAND_PHRASES, match_command, match_command_loosely
+from voice_assistant.nlu.commands import (COMMAND_PHRASES, MAX_COMMAND_WORDS, CommandMatch, match_command,
+                                          match_command_loosely)
 from voice_assistant.nlu.meaning import MeaningScorer
 from voice_assistant.nlu.normalize import normalize, stem, without_spans
 from voice_assistant.nlu.negation import denial_spans, symptom_words
@@ -90,6 +91,11 @@ class MatcherSettings:
     symptom_closeness: float = 0.4
     #: A question the domain gate reads as about another subject with this probability is declined.
     elsewhere_threshold: float = 0.9
+    #: A short utterance not understood is a command said in other words when that command is its
+    #: likeliest reading, with this probability, and it comes within this cosine of the command's
+    #: phrasings ('is intermittent fasting healthy' is the likeliest 'slower', but far from it).
+    command_threshold: float = 0.5
+    command_closeness: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,7 @@ class Matcher:
         if encoder is not None and self.settings.semantic_weight > 0:
             phrasings = [(e.id, (*e.examples, e.title)) for e in pack.entries]
             phrasings += [(d.id, d.examples) for d in pack.declines]
-            commands = tuple(phrase for phrases in COMMAND_PHRASES.values() for phrase in phrases)
-            self.meaning = MeaningScorer(pack, encoder, phrasings, cache_dir, model_key, commands)
+            self.meaning = MeaningScorer(pack, encoder, phrasings, cache_dir, model_key, COMMAND_PHRASES)
 
     def prepare(self, texts: list[str]) -> None:
         """Embed several utterances in one batch before matching each (a recognizer's hypotheses)."""
@@ -198,14 +203,14 @@ class Matcher:
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
         if not top.is_decline and self._elsewhere(question):
             # The same question about another subject ('what causes the flu'): not this article's.
-            loose = match_command_loosely(normalized)
+            loose = self._command_in_other_words(normalized)
             if loose is not None:
                 return Match("command", loose.intent, loose.confidence, normalized)
             return Match("decline", "off_topic", confidence, normalized)
         anchored = self._anchored(top, rest) or closeness[best] >= self.settings.semantic_anchor
         if confidence < self.settings.answer_threshold or top.is_decline or not anchored:
             # Not a question about a topic: maybe a command said in other words ('whoa, too fast').
-            loose = match_command_loosely(normalized)
+            loose = self._command_in_other_words(normalized)
             if loose is not None:
                 return Match("command", loose.intent, loose.confidence, normalized)
         if scores[best] >= self.settings.clarify_threshold and not anchored:
@@ -219,6 +224,17 @@ class Matcher:
             if not top.is_decline and not runner.is_decline:
                 return Match("clarify", None, confidence, normalized, choices=(top.id, runner.id))
         return Match("decline", "off_topic", confidence, normalized)
+
+    def _command_in_other_words(self, normalized: str) -> CommandMatch | None:
+        """A command not in the phrase list: a telling word ('whoa, too fast'), or by meaning ('what
+        was the one before that'), for a short utterance that is likeliest a command of all readings."""
+        loose = match_command_loosely(normalized)
+        if loose is not None or self.meaning is None or len(normalized.split()) > MAX_COMMAND_WORDS:
+            return loose
+        found = self.meaning.command(normalized, self.settings.command_closeness)
+        if found is not None and found[1] >= self.settings.command_threshold:
+            return CommandMatch(found[0], round(found[1], 3))
+        return None
 
     def _elsewhere(self, question: str) -> bool:
         """Another subject than the pack's is named: the question does not name the pack's own, has a

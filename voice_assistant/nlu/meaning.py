@@ -63,10 +63,12 @@ class MeaningScorer:
     """
 
     def __init__(self, pack: KnowledgePack, encoder: Encoder, candidates: list[tuple[str, tuple[str, ...]]],
-                 cache_dir: Path | None = None, model_key: str = "", commands: tuple[str, ...] = (),
+                 cache_dir: Path | None = None, model_key: str = "",
+                 commands: dict[str, tuple[str, ...]] | None = None,
                  stray_decline: str = "off_topic") -> None:
-        """``candidates``: (id, phrasings) in the matcher's order. ``commands``: navigation phrasings,
-        a class of their own, so 'hurry it along' is not read as the nearest symptom.
+        """``candidates``: (id, phrasings) in the matcher's order. ``commands``: navigation phrasings
+        by intent, classes of their own, so 'hurry it along' is not read as the nearest symptom, and
+        a command said in other words ('what was the one before that') is read as that command.
         ``stray_decline``: the decline whose examples are requests from elsewhere."""
         self.encoder = encoder
         self._symptoms = symptom_words(pack)
@@ -74,9 +76,9 @@ class MeaningScorer:
         phrases = [(ident, normalize(text, pack.confusions)) for ident, texts in candidates for text in texts]
         phrases += [(_FLAG + flag.id, normalize(text, pack.confusions)) for flag in pack.red_flags
                     for text in (*flag.examples, flag.name)]
-        if commands:
-            labels.append(_COMMAND)
-            phrases += [(_COMMAND, text) for text in commands]
+        for intent, texts in (commands or {}).items():
+            labels.append(_COMMAND + intent)
+            phrases += [(_COMMAND + intent, text) for text in texts]
         self.index = PhraseIndex.build(encoder, labels, phrases, cache_dir, model_key)
         self.classifier = PhraseClassifier.fit(self.index, cache_dir=cache_dir, model_key=model_key)
         self.domain = DomainGate.build(pack, encoder, stray_decline, cache_dir, model_key)
@@ -124,6 +126,20 @@ class MeaningScorer:
         count = int(self._topics.sum())
         probabilities = self.classifier.probabilities(vector, self._topics, sharpness)[:count]
         return probabilities, self.index.scores(vector)[:count]
+
+    def command(self, text: str, closeness: float = 0.0) -> tuple[str, float] | None:
+        """The navigation command the text most likely is, when a command is its likeliest reading
+        of all (topics, declines, red flags, commands) and it comes within ``closeness`` cosine of
+        one of that command's phrasings, with its probability."""
+        vector = self.vector(text)
+        probabilities = self.classifier.probabilities(vector)
+        best = int(np.argmax(probabilities))
+        label = self.index.labels[best]
+        if not label.startswith(_COMMAND):
+            return None
+        if self.index.scores(vector)[best] < closeness:
+            return None
+        return label[len(_COMMAND):], float(probabilities[best])
 
     def elsewhere(self, text: str) -> float:
         """The probability that the text asks about another subject than the pack's (0 when the

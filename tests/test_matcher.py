@@ -255,6 +255,11 @@ def test_a_command_in_other_words_is_read_by_meaning(matcher, text, intent):
     assert (match.kind, match.intent) == ("command", intent), match
 
 
+def test_goodbye_is_never_guessed_by_meaning(matcher):
+    # Ending the session on a guess loses the person: a farewell must be said plainly.
+    assert matcher.match("bye pain").kind != "command"
+
+
 def test_a_question_that_only_sounds_like_a_command_is_not_one(matcher):
     # 'fasting' sits nearest 'faster', but far from every phrasing of it.
     assert matcher.match("is intermittent fasting good for you").kind != "command"

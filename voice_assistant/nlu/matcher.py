@@ -232,7 +232,9 @@ class Matcher:
         if loose is not None or self.meaning is None or len(normalized.split()) > MAX_COMMAND_WORDS:
             return loose
         found = self.meaning.command(normalized, self.settings.command_closeness)
-        if found is not None and found[1] >= self.settings.command_threshold:
+        # Ending the session on a guess loses the person: a farewell must be said plainly ('bye pain'
+        # is a recognizer's 'my pain').
+        if found is not None and found[0] != "goodbye" and found[1] >= self.settings.command_threshold:
             return CommandMatch(found[0], round(found[1], 3))
         return None
 

@@ -268,7 +268,9 @@ def test_spoken_answer_round_trip(core, tts, recognizer):
     pcm = np.concatenate([soxr.resample(np.frombuffer(p, "<i2").astype(np.float32), rate, 16000)
                           for p, rate in sink.played])
     heard = recognizer.transcribe([pcm.astype("<i2").tobytes()]).text
-    for word in ("cold", "compress", "back", "swelling"):
+    # Not 'swelling': Piper samples its voice afresh each time (VITS noise), and PocketSphinx hears
+    # 'keep swollen down' in most takes (6 of 8 in a row), a miss of the recognizer, not the voice.
+    for word in ("cold", "compress", "back", "pain"):
         assert word in heard, heard
 
 

@@ -153,7 +153,11 @@ class Matcher:
         words = {w for c in self._candidates for ex in c.raw_examples for w in ex.split()}
         words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
         self._forms = [(form, _indices_of(self._candidates, pack.answering(form))) for form in pack.question_forms]
-        self._speller = Speller(words, english_words() if known_words is None else known_words)
+        # Sound-alikes become the pack's content words, never a command's word ('wait' is not 'weight').
+        targets = {w for w in words if w not in STOPWORDS}
+        words |= {w for phrases in COMMAND_PHRASES.values() for phrase in phrases for w in phrase.split()}
+        self._speller = Speller(words, english_words() if known_words is None else known_words, targets,
+                                STOPWORDS)
         self._symptoms = symptom_words(pack)
         # What the answers and red flags speak of; a word outside it may name another subject.
         self._domain_words = frozenset(token for c in self._candidates if not c.is_decline for token in c.weights)

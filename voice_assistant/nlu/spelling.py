@@ -1,50 +1,113 @@
-"""Repair misspelled words ('numbnes', 'balence', 'controll') towards the pack's vocabulary.
+"""Repair what a typist or a recognizer got wrong, towards the pack's vocabulary.
 
-Only words that are not English at all are touched: a real word such as
-'fell' or 'week' is left alone, so the repair never invents a symptom. The
-list of English words is the pronunciation dictionary PocketSphinx ships
+Two repairs, both only towards words the pack itself uses:
+
+* **Typos** ('numbnes', 'balence', 'controll'): a word that is not English at all
+  becomes the closest vocabulary word within a small edit distance. A real word such
+  as 'fell' or 'week' is left alone, so the repair never invents a symptom.
+* **Sound-alikes**: a recognizer writes what it heard in real words, split or swapped
+  for a homophone ('mass age', 'come presses', 'warning sines', 'blad her', 'a weigh').
+  A run of one to three words that sounds like one vocabulary word (the same phonemes,
+  or one phoneme off for a long word, and no small word such as 'my' or 'it' in it), or whose letters join into it, becomes that word.
+  A single real word is replaced only by an exact homophone, and never a word the pack
+  uses itself, so 'pain' stays 'pain' and 'wait' (a command's word) stays 'wait'.
+
+English words and their pronunciations come from the dictionary PocketSphinx ships
 (about 130,000 words), read once.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 from collections.abc import Iterable
 from pathlib import Path
 
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, Levenshtein
 
 log = logging.getLogger(__name__)
+
+#: A vocabulary word this many phonemes long or more may be one phoneme off, after the same first
+#: one ('liga meant' -> 'ligament'); shorter ones must sound the same ('a weigh' -> 'away').
+_LOOSE_SOUND_PHONEMES = 6
+_LONGEST_RUN = 3
+_HOMOPHONE_PHONEMES = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _dictionary() -> dict[str, tuple[str, ...]]:
+    """Every word of PocketSphinx's bundled dictionary -> its pronunciations, one character per
+    phoneme (stress dropped; vowels are the characters from U+0100, consonants from U+0200), or an
+    empty dict when it is not installed."""
+    try:
+        import pocketsphinx
+    except ImportError:  # the matcher still works, it just repairs fewer words
+        return {}
+    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        log.warning("cannot read %s: %s", path, exc)
+        return {}
+    codes: dict[str, str] = {}
+    pronunciations: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        word, _, phonemes = line.partition(" ")
+        if not word:
+            continue
+        sound = "".join(_code(p, codes) for p in phonemes.split())
+        word = word.split("(", 1)[0]  # 'word(2)' is an alternative pronunciation
+        pronunciations[word] = (*pronunciations.get(word, ()), sound)
+    return pronunciations
+
+
+def _code(phoneme: str, codes: dict[str, str]) -> str:
+    """One character per phoneme (ARPAbet, any stress digit dropped): vowels below U+0200,
+    consonants from it."""
+    bare = phoneme.rstrip("012")
+    if bare not in codes:
+        codes[bare] = chr((0x100 if bare in _VOWELS else 0x200) + len(codes))
+    return codes[bare]
+
+
+_VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
 
 
 @functools.lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
-    """Words of PocketSphinx's bundled dictionary, or an empty set when it is not installed."""
-    try:
-        import pocketsphinx
-    except ImportError:  # the matcher still works, it just repairs fewer typos
-        return frozenset()
-    path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
-    try:
-        with path.open(encoding="utf-8", errors="replace") as lines:
-            return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in lines if line.strip())
-    except OSError as exc:
-        log.warning("cannot read %s: %s", path, exc)
-        return frozenset()
+    """Words of PocketSphinx's bundled dictionary (empty when it is not installed)."""
+    return frozenset(_dictionary())
 
 
 class Speller:
-    """Maps unknown words to the closest vocabulary word within a small edit distance."""
+    """Maps unknown words to the closest vocabulary word, and sound-alike runs of words to the
+    vocabulary word they sound like."""
 
-    def __init__(self, vocabulary: Iterable[str], known_words: frozenset[str]) -> None:
+    def __init__(self, vocabulary: Iterable[str], known_words: frozenset[str],
+                 sound_targets: Iterable[str] = (), function_words: frozenset[str] = frozenset(),
+                 pronunciations: dict[str, tuple[str, ...]] | None = None) -> None:
+        """``vocabulary``: the pack's words (typo repairs go to them, and they are never replaced);
+        ``sound_targets``: the content words among them that a sound-alike run may become;
+        ``function_words``: words ('a', 'my', 'it') that only an exact sound-alike may take in."""
+        self._function_words = function_words
         self.vocabulary = sorted({word for word in vocabulary if len(word) >= 4})
-        self._vocabulary_set = frozenset(self.vocabulary)
+        self._vocabulary_set = frozenset(vocabulary)
         self.known_words = known_words
+        self._sounds = _dictionary() if pronunciations is None else pronunciations
+        by_sound: dict[str, str] = {}
+        for word in sorted(set(sound_targets)):
+            if len(word) >= 4:
+                for sound in self._sounds.get(word, ()):
+                    by_sound.setdefault(sound, word)
+        self._by_sound = by_sound
+        self._long_sounds = [sound for sound in by_sound if len(sound) >= _LOOSE_SOUND_PHONEMES]
+        self._targets = frozenset(word for word in sound_targets if len(word) >= 4)
 
     def correct(self, text: str) -> str:
-        return " ".join(self._word(word) for word in text.split())
+        words = self._join_sound_alikes(text.split())
+        return " ".join(self._word(word) for word in words)
 
     def _word(self, word: str) -> str:
         if len(word) < 4 or word in self._vocabulary_set or word in self.known_words or not word.isalpha():
@@ -56,3 +119,57 @@ class Speller:
         # Among equally close words prefer one with the same letters: 'waek' is 'weak', not 'walk'.
         best = min(close, key=lambda item: (item[1], sorted(item[0]) != sorted(word)))
         return best[0]
+
+    def _join_sound_alikes(self, words: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for length in range(min(_LONGEST_RUN, len(words) - i), 0, -1):
+                found = self._sounds_like(words[i:i + length])
+                if found is not None:
+                    out.append(found)
+                    i += length
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
+
+    def _exact_sound(self, run: list[str]) -> str | None:
+        sounds = [self._sounds.get(word) for word in run]
+        if any(sound is None for sound in sounds):
+            return None
+        return next((self._by_sound[s] for s in map("".join, itertools.product(*sounds)) if s in self._by_sound), None)
+
+    def _sounds_like(self, run: list[str]) -> str | None:
+        """The vocabulary word that ``run`` sounds like, or None."""
+        if not self._targets or any(not word.isalpha() for word in run):
+            return None
+        strays = [word for word in run if word not in self._vocabulary_set]
+        if not strays:
+            return None  # the pack's own words, as the pack says them
+        if len(run) == 1:  # a homophone, exactly, and not a short one ('sines', but not 'heel' for 'heal')
+            return next((self._by_sound[s] for s in self._sounds.get(run[0], ())
+                         if s in self._by_sound and len(s) >= _HOMOPHONE_PHONEMES), None)
+        joined = "".join(run)
+        if joined in self._targets:
+            return joined  # 'doc tor', 'pain killers'
+        exact = self._exact_sound(run)
+        if exact is not None:
+            return exact  # 'a weigh', 'come presses'
+        # A small word takes part only one letter off ('blad her'): 'my new' is not 'menu'.
+        small = any(word in self._function_words for word in run)
+        sounds = [self._sounds.get(word) for word in run]
+        if any(sound is None for sound in sounds):
+            # A piece no dictionary knows ('simp toms'): its letters, joined, may still spell the word.
+            close = process.extractOne(joined, self._targets, scorer=OSA.distance,
+                                       score_cutoff=1 if small or len(joined) <= 6 else 2)
+            return close[0] if close is not None and len(close[0]) >= 6 else None
+        if small:
+            return None
+        for sound in map("".join, itertools.product(*sounds)):
+            if len(sound) >= _LOOSE_SOUND_PHONEMES - 1:
+                close = process.extractOne(sound, self._long_sounds, scorer=Levenshtein.distance, score_cutoff=1)
+                if close is not None and close[0][0] == sound[0]:
+                    return self._by_sound[close[0]]  # 'liga meant' for 'ligament'
+        return None

@@ -34,6 +34,7 @@ def test_second_pack_loads_without_code_change(tmp_path):
     data["pack"]["id"] = "other_article"
     data["entries"] = data["entries"][:2]
     del data["question_forms"]  # optional; these name groups the two entries left do not have
+    del data["warning_signs"]  # optional; it names an entry not kept
     pack = load_pack(_write(tmp_path, yaml.safe_dump(data)))
     assert pack.id == "other_article" and len(pack.entries) == 2
 
@@ -157,3 +158,10 @@ def test_pattern_words_spell_out_what_a_red_flag_pattern_matches():
                      r"\bcan not\sfeel\smy\s(?!(back|pain|heart)\b)\w+"]})
     assert flag.pattern_words() == ("accident", "accidents", "with", "in", "feel", "feeling", "leg", "legs",
                                     "arm", "arms", "can", "not", "my")
+
+
+def test_warning_signs_names_a_real_entry(tmp_path):
+    data = yaml.safe_load(GOOD)
+    data["warning_signs"] = "danger_list"
+    message = _error(tmp_path, yaml.safe_dump(data))
+    assert "warning_signs" in message and "no entry 'danger_list'" in message

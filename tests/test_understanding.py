@@ -150,3 +150,26 @@ def test_without_an_encoder_the_assistant_says_so_and_answers_by_words(monkeypat
     assert "words only" in notices[0]
     reply, _ = Dialogue(core.matcher).step(DialogueState(), "how do I relieve a back spasm")
     assert reply.intent == "relief_overview"
+
+
+@pytest.mark.parametrize("text", [
+    "if I lost my balance would that be a bad sign",
+    "what if one side of my body went numb, would that be bad",
+    "say my legs went weak, should I worry",
+    "hypothetically, if I couldn't feel my foot would that be a problem",
+])
+def test_a_red_flag_only_supposed_gets_the_warning_signs(matcher, text):
+    """A supposition names a symptom without reporting it: the answer is the warning signs, which say
+    to get help if you have any of them."""
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == ("answer", matcher.pack.warning_signs), match
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("if I stand up I lose my balance, what do I do", "loss_of_balance"),      # what happens to me: no 'would'
+    ("my leg is numb, what if it is serious", "loss_of_feeling_in_limb"),     # the report comes before the 'what if'
+    ("I can't feel my leg, if that matters would a massage help", "loss_of_feeling_in_limb"),
+])
+def test_a_report_beside_a_supposition_still_warns(matcher, text, flag):
+    match = matcher.match(text)
+    assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match

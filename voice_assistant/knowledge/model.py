@@ -279,6 +279,9 @@ class KnowledgePack:
     #: The pack's subject and others like it, in order: the first whose pattern an example names applies.
     other_subjects: tuple[OtherSubject, ...] = ()
     errands: Errands | None = None
+    #: The entry that lists the warning signs: the answer when a red flag is only supposed
+    #: ('if i lost my balance would that be bad'); '' : a supposed red flag is matched like any question.
+    warning_signs: str = ""
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -306,7 +309,7 @@ class KnowledgePack:
     def from_dict(cls, data: Any) -> "KnowledgePack":
         data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
                                    "entries"}, {"declines", "confusions", "question_forms", "welcome",
-                                                "other_subjects", "errands"})
+                                                "other_subjects", "errands", "warning_signs"})
         meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
         red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
                           for i, item in enumerate(_list(data["red_flags"], "red_flags")))
@@ -328,6 +331,9 @@ class KnowledgePack:
                 if name not in known:
                     raise SchemaProblem(f"question_forms[{i}].answered_by[{j}]", f"no group or entry '{name}'",
                                         f"groups: {', '.join(sorted({e.group for e in entries}))}")
+        warning_signs = _text(data["warning_signs"], "warning_signs") if "warning_signs" in data else ""
+        if warning_signs and warning_signs not in {e.id for e in entries}:
+            raise SchemaProblem("warning_signs", f"no entry '{warning_signs}'", "name the entry that lists the red flags")
         return cls(
             id=_ident(meta["id"], "pack.id"), title=_text(meta["title"], "pack.title"),
             source=_text(meta["source"], "pack.source"), language=_text(meta["language"], "pack.language"),
@@ -337,6 +343,7 @@ class KnowledgePack:
             confusions=_confusions(data.get("confusions", {})), question_forms=forms,
             welcome=_text(data["welcome"], "welcome") if "welcome" in data else "", other_subjects=others,
             errands=Errands.from_dict(data["errands"]) if "errands" in data else None,
+            warning_signs=warning_signs,
         )
 
 

@@ -38,6 +38,8 @@ import numpy as np
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.commands import (COMMAND_PHRASES, MAX_COMMAND_WORDS, CommandMatch, match_command,
                                           match_command_loosely)
+from voice_assistant.nlu.hypothetical import supposed as is_supposed
+from voice_assistant.nlu.hypothetical import supposed_spans
 from voice_assistant.nlu.meaning import MeaningScorer
 from voice_assistant.nlu.normalize import normalize, stem, without_spans
 from voice_assistant.nlu.negation import denial_spans, symptom_words
@@ -177,12 +179,18 @@ class Matcher:
         normalized = self._speller.correct(normalize(text, self.pack.confusions))
         if not normalized:
             return Match("decline", None, 0.0, normalized)
-        flags = find_red_flags(self.pack, normalized)
+        supposed = supposed_spans(normalized)
+        found = find_red_flags(self.pack, normalized)
+        flags = self._reported(found, supposed)
         command = None if flags else match_command(normalized)
         if command is not None:
             return Match("command", command.intent, command.confidence, normalized)
         if not flags and self.meaning is not None:
-            flags = self._symptoms_by_meaning(normalized)
+            found = found or self._symptoms_by_meaning(normalized)
+            flags = self._reported(found, supposed)
+        if found and not flags and self.pack.warning_signs:
+            # Only supposed ('if i lost my balance would that be bad'): a question about the warning signs.
+            return Match("answer", self.pack.warning_signs, 0.9, normalized, topic=self.pack.warning_signs)
         if not flags:
             out_of_scope = self._out_of_scope(normalized)
             if out_of_scope is not None:
@@ -251,6 +259,12 @@ class Matcher:
         if all(token in self._domain_words for token in _content_tokens(question)):
             return False
         return self.meaning.elsewhere(question) >= self.settings.elsewhere_threshold
+
+    @staticmethod
+    def _reported(flags: tuple[RedFlagHit, ...] | list[RedFlagHit], supposed: list[tuple[int, int]]
+                  ) -> tuple[RedFlagHit, ...]:
+        """The red flags reported, not only supposed ('if i lost my balance would that be bad')."""
+        return tuple(hit for hit in flags if not is_supposed(hit.span, supposed))
 
     def _symptoms_by_meaning(self, normalized: str) -> tuple[RedFlagHit, ...]:
         s = self.settings

@@ -1,0 +1,40 @@
+"""What a sentence only supposes: a symptom in a hypothetical is asked about, not reported.
+
+"If I lost my balance, would that be bad?" names a red flag without reporting it, and the
+answer it wants is the warning signs (which themselves say to get help if you have one).
+A supposition is marked by 'what if', 'suppose', 'imagine', 'hypothetically', or a sentence
+that opens with 'say'; a plain 'if' (or 'in case') supposes only with the 'would' of an unreal
+condition, so "if I stand up I lose my balance, what do I do" (what happens to me) still warns.
+The supposition runs from its marker to the end of its clause: the consequence ('would that be
+bad'), a new question, or the end.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ALWAYS = r"what if|suppose|supposing|imagine|hypothetically|^say"
+_WITH_WOULD = r"if|in case"
+_MARKER = re.compile(rf"(?:{_ALWAYS})\b|\b(?P<plain>{_WITH_WOULD})\b")
+_WOULD = re.compile(r"\b(would|wud)\b")
+# Where the supposed part ends: its consequence, or a question of its own.
+_CONSEQUENCE = re.compile(r"\b(would|should|is that|is it|does that|what|how|do i|could that|will that)\b")
+
+
+def supposed_spans(normalized: str) -> list[tuple[int, int]]:
+    """Character spans of ``normalized`` text that only suppose something."""
+    spans = []
+    for marker in _MARKER.finditer(normalized):
+        if marker.group("plain") and not _WOULD.search(normalized):
+            continue
+        end = _CONSEQUENCE.search(normalized, marker.end())
+        spans.append((marker.start(), end.start() if end else len(normalized)))
+    return spans
+
+
+def supposed(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
+    """Whether the words at ``span`` lie in a supposition (they start inside one)."""
+    return any(start <= span[0] < end for start, end in spans)
+
+
+__all__ = ["supposed", "supposed_spans"]

@@ -173,3 +173,13 @@ def test_a_red_flag_only_supposed_gets_the_warning_signs(matcher, text):
 def test_a_report_beside_a_supposition_still_warns(matcher, text, flag):
     match = matcher.match(text)
     assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("kidney pain and vomiting", "possible_gallstones_or_kidney"),
+    ("took a big tumble down a whole flight of stairs and my back is screaming at me", "severe_pain_after_accident"),
+])
+def test_a_report_in_nearly_a_flags_own_words_warns_though_another_reading_is_likelier(matcher, text, flag):
+    """Recall first: close to one of a red flag's descriptions, and not unlikely, is enough."""
+    match = matcher.match(text)
+    assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match

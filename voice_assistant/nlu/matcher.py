@@ -90,7 +90,11 @@ class MatcherSettings:
     #: A clause warns by meaning when a red flag is its likeliest reading, with this probability.
     symptom_threshold: float = 0.4
     #: ... and its words come within this cosine of one of that flag's own phrasings.
-    symptom_closeness: float = 0.4
+    symptom_closeness: float = 0.35
+    #: ... or comes this close to one of a flag's phrasings, with at least this probability, though
+    #: another reading is likelier (recall first: 'kidney pain and vomiting').
+    symptom_near: float = 0.6
+    symptom_near_probability: float = 0.1
     #: A question the domain gate reads as about another subject with this probability is declined.
     elsewhere_threshold: float = 0.9
     #: A short utterance not understood is a command said in other words when that command is its
@@ -268,11 +272,12 @@ class Matcher:
 
     def _symptoms_by_meaning(self, normalized: str) -> tuple[RedFlagHit, ...]:
         s = self.settings
-        reports = self.meaning.reported_symptoms(normalized, s.symptom_threshold, s.symptom_closeness)
+        reports = self.meaning.reported_symptoms(normalized, s.symptom_threshold, s.symptom_closeness,
+                                                 s.symptom_near, s.symptom_near_probability)
         explained = explained_flags(self.pack, normalized)
-        hits = [RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words) for r in reports
-                if r.flag_id not in explained]
-        return tuple(sorted(hits, key=lambda hit: hit.span))
+        # Likeliest first (the reports come so): the first is the one named and warned of first.
+        return tuple(RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words) for r in reports
+                     if r.flag_id not in explained)
 
     def _blend(self, question: str) -> tuple[list[float], list[float]]:
         """Word scores blended with closeness of meaning; and the raw cosines (zeros without an encoder)."""

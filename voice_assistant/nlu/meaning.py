@@ -83,6 +83,8 @@ class MeaningScorer:
         self.classifier = PhraseClassifier.fit(self.index, cache_dir=cache_dir, model_key=model_key)
         self.domain = DomainGate.build(pack, encoder, stray_decline, cache_dir, model_key)
         self._topics = np.array([not label.startswith((_FLAG, _COMMAND)) for label in labels])
+        self._flags = [i for i, label in enumerate(labels) if label.startswith(_FLAG)]
+        self._flag_words = _telling_words(pack)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def prepare(self, texts: list[str]) -> None:
@@ -146,11 +148,14 @@ class MeaningScorer:
         pack names none)."""
         return 0.0 if self.domain is None else self.domain.elsewhere(self.vector(text))
 
-    def reported_symptoms(self, text: str, threshold: float, closeness: float = 0.0) -> list[SymptomReport]:
+    def reported_symptoms(self, text: str, threshold: float, closeness: float = 0.0,
+                          near: float = 1.1, near_probability: float = 1.0) -> list[SymptomReport]:
         """Red flags that the text, or one of its clauses, most likely reports (probability at least
         ``threshold`` and above every other reading, and within ``closeness`` cosine of one of the
-        flag's own phrasings: far from everything, the likeliest class means little); strongest
-        first, one per flag."""
+        flag's own phrasings: far from everything, the likeliest class means little), or that it
+        says in nearly the words of one of the flag's phrasings (cosine ``near``) with some
+        likelihood (``near_probability``) though another reading is likelier ('kidney pain and
+        vomiting' reads likeliest as a stray request); strongest first, one per flag."""
         found: dict[str, SymptomReport] = {}
         for (start, end), vector in self._clause_vectors(text):
             clause = text[start:end]
@@ -165,12 +170,17 @@ class MeaningScorer:
                     continue
                 vector = self.vector(rest)
             probabilities = self.classifier.probabilities(vector)
+            cosines = self.index.scores(vector)
             best = int(np.argmax(probabilities))
-            label = self.index.labels[best]
-            if (label.startswith(_FLAG) and probabilities[best] >= threshold
-                    and self.index.scores(vector)[best] >= closeness):
-                report = SymptomReport(label[len(_FLAG):], (start, end), clause,
-                                       float(probabilities[best]))
+            chosen = [best] if (self.index.labels[best].startswith(_FLAG) and probabilities[best] >= threshold
+                                and cosines[best] >= closeness) else []
+            words = set(clause.split())
+            chosen += [i for i in self._flags if i != best and cosines[i] >= near
+                       and probabilities[i] >= near_probability
+                       and words & self._flag_words[self.index.labels[i][len(_FLAG):]]]
+            for i in chosen:
+                report = SymptomReport(self.index.labels[i][len(_FLAG):], (start, end), clause,
+                                       float(probabilities[i]))
                 if report.flag_id not in found or found[report.flag_id].probability < report.probability:
                     found[report.flag_id] = report
         return sorted(found.values(), key=lambda r: -r.probability)
@@ -179,6 +189,18 @@ class MeaningScorer:
         self._cache[text] = vector
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
+
+
+def _telling_words(pack: KnowledgePack) -> dict[str, frozenset[str]]:
+    """Per red flag, the words of its descriptions that tell it apart: four letters or more, and
+    used by fewer than three flags ('back', 'pain' and 'what' tell nothing)."""
+    words = {flag.id: {w for text in (*flag.examples, flag.name) for w in normalize(text, pack.confusions).split()
+                       if len(w) >= 4} for flag in pack.red_flags}
+    counts: dict[str, int] = {}
+    for found in words.values():
+        for word in found:
+            counts[word] = counts.get(word, 0) + 1
+    return {flag: frozenset(w for w in found if counts[w] < 3) for flag, found in words.items()}
 
 
 def _clause_spans(text: str) -> list[tuple[int, int]]:

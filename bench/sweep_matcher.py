@@ -70,8 +70,8 @@ def meaning_alone(pack, encoder, sets) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", nargs="+", default=[str(ROOT / "tests" / "data" / "dev_set.yaml"),
-                                                      str(ROOT / "tests" / "data" / "dev_paraphrases.yaml")])
+    parser.add_argument("--set", nargs="+", default=[str(ROOT / "tests" / "data" / f"{name}.yaml") for name in
+                                                      ("dev_set", "dev_paraphrases", "tuning_set_2")])
     parser.add_argument("--grid", nargs="*", default=[], help="setting=v1,v2 (MatcherSettings fields)")
     parser.add_argument("--errors", action="store_true")
     parser.add_argument("--meaning-alone", action="store_true",

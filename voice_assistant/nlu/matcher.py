@@ -96,7 +96,7 @@ class MatcherSettings:
     symptom_near: float = 0.6
     symptom_near_probability: float = 0.1
     #: A question the domain gate reads as about another subject with this probability is declined.
-    elsewhere_threshold: float = 0.9
+    elsewhere_threshold: float = 0.85
     #: A short utterance not understood is a command said in other words when that command is its
     #: likeliest reading, with this probability, and it comes within this cosine of the command's
     #: phrasings ('is intermittent fasting healthy' is the likeliest 'slower', but far from it).

@@ -37,10 +37,10 @@ _HOMOPHONE_PHONEMES = 4
 
 
 @functools.lru_cache(maxsize=1)
-def _dictionary() -> dict[str, tuple[str, ...]]:
-    """Every word of PocketSphinx's bundled dictionary -> its pronunciations, one character per
-    phoneme (stress dropped; vowels are the characters from U+0100, consonants from U+0200), or an
-    empty dict when it is not installed."""
+def _dictionary() -> dict[str, str]:
+    """Every word of PocketSphinx's bundled dictionary -> its pronunciations as the file writes them
+    ('|' between them), or an empty dict when it is not installed. Sounds are made on demand
+    (:func:`sounds_of`): making all 130,000 at start-up took 0.4 s."""
     try:
         import pocketsphinx
     except ImportError:  # the matcher still works, it just repairs fewer words
@@ -51,28 +51,29 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
     except OSError as exc:
         log.warning("cannot read %s: %s", path, exc)
         return {}
-    codes: dict[str, str] = {}
-    pronunciations: dict[str, tuple[str, ...]] = {}
+    entries: dict[str, str] = {}
     for line in text.splitlines():
         word, _, phonemes = line.partition(" ")
-        if not word:
-            continue
-        sound = "".join(_code(p, codes) for p in phonemes.split())
-        word = word.split("(", 1)[0]  # 'word(2)' is an alternative pronunciation
-        pronunciations[word] = (*pronunciations.get(word, ()), sound)
-    return pronunciations
+        if "(" in word:  # 'word(2)': another pronunciation of 'word'
+            word = word.split("(", 1)[0]
+            entries[word] = f"{entries.get(word, '')}|{phonemes}"
+        elif word:
+            entries[word] = phonemes
+    return entries
 
 
-def _code(phoneme: str, codes: dict[str, str]) -> str:
-    """One character per phoneme (ARPAbet, any stress digit dropped): vowels below U+0200,
-    consonants from it."""
-    bare = phoneme.rstrip("012")
-    if bare not in codes:
-        codes[bare] = chr((0x100 if bare in _VOWELS else 0x200) + len(codes))
-    return codes[bare]
+_PHONEMES = "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH"
+_CODES = {phoneme: chr(0x100 + i) for i, phoneme in enumerate(_PHONEMES.split())}
 
 
-_VOWELS = frozenset("AA AE AH AO AW AY EH ER EY IH IY OW OY UH UW".split())
+@functools.lru_cache(maxsize=4096)
+def sounds_of(word: str) -> tuple[str, ...]:
+    """The word's pronunciations, one character per phoneme (stress dropped); () when unknown."""
+    written = _dictionary().get(word)
+    if not written:
+        return ()
+    return tuple("".join(_CODES.get(p.rstrip("012"), "?") for p in variant.split())
+                 for variant in written.split("|") if variant)
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,11 +96,11 @@ class Speller:
         self.vocabulary = sorted({word for word in vocabulary if len(word) >= 4})
         self._vocabulary_set = frozenset(vocabulary)
         self.known_words = known_words
-        self._sounds = _dictionary() if pronunciations is None else pronunciations
+        self._sounds_of = sounds_of if pronunciations is None else (lambda word: pronunciations.get(word, ()))
         by_sound: dict[str, str] = {}
         for word in sorted(set(sound_targets)):
             if len(word) >= 4:
-                for sound in self._sounds.get(word, ()):
+                for sound in self._sounds_of(word):
                     by_sound.setdefault(sound, word)
         self._by_sound = by_sound
         self._long_sounds = [sound for sound in by_sound if len(sound) >= _LOOSE_SOUND_PHONEMES]
@@ -136,8 +137,8 @@ class Speller:
         return out
 
     def _exact_sound(self, run: list[str]) -> str | None:
-        sounds = [self._sounds.get(word) for word in run]
-        if any(sound is None for sound in sounds):
+        sounds = [self._sounds_of(word) for word in run]
+        if not all(sounds):
             return None
         return next((self._by_sound[s] for s in map("".join, itertools.product(*sounds)) if s in self._by_sound), None)
 
@@ -149,7 +150,7 @@ class Speller:
         if not strays:
             return None  # the pack's own words, as the pack says them
         if len(run) == 1:  # a homophone, exactly, and not a short one ('sines', but not 'heel' for 'heal')
-            return next((self._by_sound[s] for s in self._sounds.get(run[0], ())
+            return next((self._by_sound[s] for s in self._sounds_of(run[0])
                          if s in self._by_sound and len(s) >= _HOMOPHONE_PHONEMES), None)
         joined = "".join(run)
         if joined in self._targets:
@@ -159,8 +160,8 @@ class Speller:
             return exact  # 'a weigh', 'come presses'
         # A small word takes part only one letter off ('blad her'): 'my new' is not 'menu'.
         small = any(word in self._function_words for word in run)
-        sounds = [self._sounds.get(word) for word in run]
-        if any(sound is None for sound in sounds):
+        sounds = [self._sounds_of(word) for word in run]
+        if not all(sounds):
             # A piece no dictionary knows ('simp toms'): its letters, joined, may still spell the word.
             close = process.extractOne(joined, self._targets, scorer=OSA.distance,
                                        score_cutoff=1 if small or len(joined) <= 6 else 2)

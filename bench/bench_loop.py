@@ -3,6 +3,7 @@
 Usage: python bench/bench_loop.py [--limit 40] [--speed 1.0] [--gap-speed 5] [--startup-runs 5]
                                   [--no-cold] [--noise-snr DB] [--json PATH]
                                   [--engine E] [--tts T] [--wait-for-endpoint] [--whisper-window SECONDS|None]
+                                  [--no-speculation] [--finalize-ahead SECONDS]
 
 1. A recorded session: ``--limit`` utterances from tests/data/dev_set.yaml
    (the same deterministic, stratified pick as bench_speech.py; empty texts
@@ -388,6 +389,10 @@ def run_session(plan_path: Path, speed: float, gap_speed: float, result_path: Pa
     settings = LoopSettings(greet=False, reprompt_seconds=REPROMPT_OFF_S)
     if os.environ.get("BENCH_WAIT_FOR_ENDPOINT"):
         settings = replace(settings, answer_complete_confidence=None)
+    if os.environ.get("BENCH_NO_SPECULATION"):
+        settings = replace(settings, speculate_after_seconds=None)
+    if os.environ.get("BENCH_FINALIZE_AHEAD"):
+        settings = replace(settings, finalize_ahead_seconds=float(os.environ["BENCH_FINALIZE_AHEAD"]))
     loop = ConversationLoop(core, recognizer, devices.microphone, speaker, events, settings, spotter=spotter)
     build_s = time.monotonic() - t0
     rss_ready_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -621,6 +626,12 @@ def main(argv: list[str] | None = None) -> int:
                              "answer_complete_confidence=None)")
     parser.add_argument("--whisper-window", default=None, metavar="SECONDS|None",
                         help="window a question is encoded in (WhisperSettings.window_seconds; None: 30 s)")
+    parser.add_argument("--no-speculation", action="store_true",
+                        help="decode a whole-utterance recognizer (Whisper) at the early finalize only, not in "
+                             "the background from the first silent frame (LoopSettings.speculate_after_seconds=None)")
+    parser.add_argument("--finalize-ahead", type=float, metavar="SECONDS",
+                        help="finalize (and answer a whole question) this long before the 0.7 s endpoint "
+                             "(LoopSettings.finalize_ahead_seconds, default 0.45: after 0.25 s of silence)")
     parser.add_argument("--child-session", nargs=2, metavar=("PLAN", "RESULT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.environ["BENCH_ENGINE"] = args.engine  # the session and start-up subprocesses inherit it
@@ -629,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["BENCH_WAIT_FOR_ENDPOINT"] = "1"
     if args.whisper_window is not None:
         os.environ["BENCH_WHISPER_WINDOW"] = args.whisper_window
+    if args.no_speculation:
+        os.environ["BENCH_NO_SPECULATION"] = "1"
+    if args.finalize_ahead is not None:
+        os.environ["BENCH_FINALIZE_AHEAD"] = str(args.finalize_ahead)
     if args.child_session:
         run_session(Path(args.child_session[0]), args.speed, args.gap_speed, Path(args.child_session[1]))
         return 0

@@ -199,6 +199,27 @@ def test_a_whole_question_is_answered_at_the_early_finalize_without_waiting_for_
     _, events, _ = session.run(core, whisper, EspeakSynthesizer())
     [matched] = events.of("matched")
     assert matched.data["intent"] == "relief_overview" and matched.data["answered_early"]
+    assert matched.data["speculated"]  # decoded in the background from the first silent frame
+
+
+def test_speech_resuming_after_a_speculative_decode_began_is_decoded_whole(core, whisper, voices, caplog):
+    """A pause too short for the early finalize but long enough for the background decode of
+    'what causes' to start: that decode is dropped, and the whole question is decoded."""
+    session = Session(voices)
+    start = pcm_of(synthesize("what causes", "festival-slt", voices))
+    # 0.1 s: with the quiet end of this voice's 'causes', the detector calls 6 frames silent, enough
+    # for the decode to start and fewer than the 8 (0.24 s) of the early finalize.
+    session.parts += [start[:int(speech_end(start) * 16000)], silence(0.1)]
+    session.say("back spasms", 6.0, voice="festival-slt")
+    with caplog.at_level("DEBUG", logger="voice_assistant.loop"):
+        _, events, _ = session.run(core, whisper, EspeakSynthesizer())
+    assert any("speech came back during a speculative decode" in r.getMessage() for r in caplog.records)
+    assert not any("speech resumed after an early finalize" in r.getMessage() for r in caplog.records)
+    # The words after the pause were decoded with the start (Whisper's spelling of the two words
+    # varies with the pause: 'back spasms', 'backs, pasms').
+    [heard] = events.of("heard")
+    assert "back" in heard.text.lower() and "causes" in heard.text.lower(), heard.text
+    assert [e.data["intent"] for e in events.of("matched")] == ["causes_overview"]
 
 
 @pytest.mark.parametrize("first, rest", [

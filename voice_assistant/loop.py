@@ -4,8 +4,10 @@ One thread reads the microphone and runs everything but playback; a second
 thread speaks, so the first can keep listening. Half-duplex: while the
 assistant speaks (and for a short guard after) the question recognizer
 ignores the microphone, so it never answers its own voice; meanwhile a small
-command spotter stays on, so 'stop' or 'next' cuts in. Everything that
-happens goes to one event stream.
+command spotter stays on, so 'stop' or 'next' cuts in. With a recognizer that
+decodes whole utterances (Whisper), a third thread decodes the audio so far as
+soon as the speaker falls silent, so the transcript is ready when the loop
+decides the question is over. Everything that happens goes to one event stream.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from voice_assistant.events import EventBus
 from voice_assistant.nlu.normalize import normalize
 from voice_assistant.nlu.spoken import Interpretation, interpret
 from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
+from voice_assistant.stt.speculative import BackgroundDecoder, Speculation
 from voice_assistant.stt.spotter import CommandSpotter
 from voice_assistant.tts.speaker import Speaker
 
@@ -52,6 +55,13 @@ class LoopSettings:
     #: end-of-speech silence; 0.95 s of 1.4 s with --slow-speech, whose pauses would otherwise undo
     #: it often), so the answer is ready when the endpoint comes. None: finalize at the endpoint.
     finalize_ahead_seconds: float | None = 0.45
+    #: With a recognizer that decodes whole utterances (Whisper: about 0.25-0.3 s a question), a
+    #: decode of the audio so far starts in the background after this much trailing silence, and
+    #: the early finalize takes its result instead of starting one (a new one if speech came back
+    #: in between). The voice-activity detector already calls the first silent frame some 0.1 s
+    #: after the last sound, and a question rarely holds a silent frame before its end, so one
+    #: frame is enough. None: decode at the early finalize, as a streaming engine does.
+    speculate_after_seconds: float | None = 0.03
     #: A barge-in command counts only if the voice-activity detector heard at least this much speech in
     #: the last ``barge_in_window_seconds``: in digital silence or steady noise the spotter's adapting
     #: cepstral mean drifts until a keyphrase scores high ('stop' and 'faster' were heard in a silent
@@ -110,6 +120,8 @@ class EarlyResult:
     spotted: str | None
     #: Plainly the whole question: answered now, not at the endpoint (see LoopSettings).
     whole: bool = False
+    #: The transcript came from a decode started in the background before the early finalize.
+    speculated: bool = False
 
 
 class ConversationLoop:
@@ -139,6 +151,10 @@ class ConversationLoop:
         self._session: RecognizerSession | None = None
         # Finalized during the trailing silence and not yet used: (transcript, seconds the finalize took).
         self._early: EarlyResult | None = None
+        # A decode of the utterance so far, running in the background since its trailing silence
+        # began; dropped as soon as speech resumes, so while it is set it covers all the speech.
+        self._speculation: Speculation | None = None
+        self._decoder = BackgroundDecoder() if self._speculates() else None
         self._speech_thread: threading.Thread | None = None
         self._pending: list[Reply] = []
         # Voice activity of the frames heard while speaking, newest last (see LoopSettings.barge_in_*).
@@ -178,6 +194,9 @@ class ConversationLoop:
     def close(self) -> None:
         self.speaker.stop()
         self.source.close()
+        self._drop_speculation()
+        if self._decoder is not None:
+            self._decoder.close()
         if self._speech_thread is not None:
             self._speech_thread.join(timeout=5)
         if self.spotter is not None:
@@ -215,6 +234,7 @@ class ConversationLoop:
             self._feed(self.segmenter.audio_so_far())
         elif self._session is not None:
             self._feed(frame)
+            self._maybe_speculate()
             self._maybe_finalize_early()
         elif self._early is not None and self.segmenter.in_speech and self.segmenter.trailing_silence_frames == 0:
             self._resume_after_early_finalize()
@@ -253,7 +273,8 @@ class ConversationLoop:
             return
         session, self._session = self._session, None
         started = time.monotonic()
-        transcript = self._finish(session)
+        speculated = self._speculation is not None
+        transcript = self._final_transcript(session)
         if transcript is None:
             self._discarding = True
             return
@@ -265,7 +286,7 @@ class ConversationLoop:
         if chosen.match.kind in ("decline", "clarify"):
             spotted = self._spot_command_in(self.segmenter.audio_so_far())
         self._early = EarlyResult(transcript, time.monotonic() - started, chosen, spotted,
-                                  self._is_whole(transcript, chosen))
+                                  self._is_whole(transcript, chosen), speculated)
 
     def _is_whole(self, transcript: Transcript, chosen: Interpretation) -> bool:
         """Whether an early result is a whole question, to be answered now (see LoopSettings)."""
@@ -280,6 +301,58 @@ class ConversationLoop:
             return False  # 'What causes?', 'How long?': as often the start of a longer question
         return match.kind == "red_flag" or (match.kind in ("answer", "command", "decline")
                                             and match.confidence >= threshold)
+
+    # -- decoding ahead (whole-utterance recognizers) -----------------------------------------
+
+    def _speculates(self) -> bool:
+        return self.settings.speculate_after_seconds is not None and self.recognizer.decodes_whole_utterance
+
+    def _maybe_speculate(self) -> None:
+        """Start decoding the utterance so far once its trailing silence begins; drop that decode
+        the moment speech resumes (its transcript would lack what follows)."""
+        if self._decoder is None or self._session is None or not self.segmenter.in_speech:
+            return
+        silence = self.segmenter.trailing_silence_frames
+        if silence == 0:
+            if self._speculation is not None:
+                log.debug("speech came back during a speculative decode; it is dropped")
+                self._drop_speculation()
+            return
+        if self._speculation is not None or silence < self._seconds(self.settings.speculate_after_seconds):
+            return
+        # A session of its own, fed here (sessions are made on this thread): the live one goes on
+        # gathering in case speech resumes. Whisper's sessions only hold the audio, so this is cheap.
+        audio = self.segmenter.audio_so_far()
+        session = self.recognizer.session()
+        try:
+            session.accept(audio)
+        except Exception as exc:  # noqa: BLE001 - the early finalize decodes it the ordinary way
+            log.debug("could not start a speculative decode: %s", exc)
+            return
+        self._speculation = self._decoder.start(session, len(audio) // self.classifier.frame_bytes)
+
+    def _drop_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation.drop()
+            self._speculation = None
+
+    def _final_transcript(self, session: RecognizerSession | None) -> Transcript | None:
+        """The utterance's transcript: the background decode's when one covers it (no speech since
+        it began), waiting for it if it is still running; otherwise ``session`` finished here."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is None:
+            return self._finish(session)
+        if session is not None:
+            session.abandon()  # it only gathered the same audio, and silence after it
+        try:
+            transcript = speculation.result()
+        except Exception as exc:  # noqa: BLE001 - a recognizer fault drops this utterance, never the loop
+            log.warning("recognizer failed to finish: %s", exc)
+            self.events.emit("error", "I did not catch that.", where="recognizer")
+            return None
+        log.debug("speculative decode of %d frames used (decoded in %.3f s, %.3f s before it was needed)",
+                  speculation.frames, speculation.ended - speculation.began, time.monotonic() - speculation.ended)
+        return transcript
 
     def _finish(self, session: RecognizerSession) -> Transcript | None:
         """The session's transcript; None (said aloud as not caught) if the recognizer fails."""
@@ -299,6 +372,7 @@ class ConversationLoop:
 
     def _drop_session(self) -> None:
         self._early = None
+        self._drop_speculation()
         if self._session is not None:
             try:
                 self._session.abandon()
@@ -327,10 +401,12 @@ class ConversationLoop:
         self.events.emit("state", "thinking")
         started = time.monotonic()
         if early is not None:
+            self._drop_speculation()  # none runs after an early finalize; never keep one past its utterance
             transcript, early_finalize_s = early.transcript, early.seconds
         else:
             early_finalize_s = None
-            transcript = self._finish(session)
+            speculated = self._speculation is not None
+            transcript = self._final_transcript(session)
             if transcript is None:
                 return
         decoded = time.monotonic()
@@ -356,7 +432,8 @@ class ConversationLoop:
         self.events.emit("heard", text, transcript=transcript.text, confidence=transcript.confidence)
         self.events.emit("matched", reply.text, kind=reply.kind, intent=reply.intent,
                          confidence=reply.confidence, finalize_s=decoded - started, match_s=matched - decoded,
-                         early_finalize_s=early_finalize_s, answered_early=whole)
+                         early_finalize_s=early_finalize_s, answered_early=whole,
+                         speculated=early.speculated if early is not None else speculated)
         self._act(reply)
 
     def _spot_command_in(self, audio: bytes) -> str | None:

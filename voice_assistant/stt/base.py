@@ -48,6 +48,10 @@ class Recognizer(abc.ABC):
     #: The last utterance was heard in noise (engines that measure it set it; the loop tells the
     #: command spotter, which then cleans its audio too).
     noisy_room: bool = False
+    #: The engine does all its work in ``finish`` (it does not stream), and a session may be finished
+    #: on another thread while this one opens the next: the loop then decodes the audio so far in
+    #: the background as soon as the speaker falls silent (voice_assistant.stt.speculative).
+    decodes_whole_utterance: bool = False
 
     @abc.abstractmethod
     def session(self) -> RecognizerSession:

@@ -1,8 +1,9 @@
 """Whisper (faster-whisper on CTranslate2, int8 on the CPU): the engine that hears real voices best.
 
 Whisper decodes a whole utterance at once, so a session only gathers audio and
-:meth:`WhisperSession.finish` does the work; the loop already finalizes early,
-in the silence before the endpoint, and decodes again if speech resumes.
+:meth:`WhisperSession.finish` does the work; the loop starts that work in the
+background as soon as the speaker falls silent (voice_assistant.stt.speculative),
+keeps it if no more speech comes, and decodes again if speech resumes.
 
 Whisper writes plausible words over silence and noise ("thank you", "you").
 So a segment is dropped when the model itself doubts it (Whisper's own rule:
@@ -90,6 +91,9 @@ class WhisperRecognizer(Recognizer):
     """Wraps ``faster_whisper.WhisperModel`` for a CTranslate2 model folder."""
 
     name = "whisper"
+    #: All the work is in finish; decode() only reads the model, and CTranslate2 queues concurrent
+    #: calls, so a session can be finished on the loop's background decoder.
+    decodes_whole_utterance = True
 
     def __init__(self, model_dir: Path, pack: KnowledgePack | None = None,
                  settings: WhisperSettings | None = None) -> None:
@@ -157,10 +161,14 @@ class WhisperRecognizer(Recognizer):
         30 s of padding): the same prompt, greedy decoding, and the same rule for silence."""
         s = self.settings
         extractor = self.model.feature_extractor
-        padding = int(WINDOW_SECONDS * self.sample_rate)  # then cut: the log-mel floor is the full window's
-        features = extractor(samples, padding=padding)
         needed = max(s.window_seconds, seconds + 1.0)  # a long question keeps a second of silence after it
         frames = min(int(needed * self.sample_rate) // extractor.hop_length, extractor.nb_max_frames)
+        # Padded with silence only as far as the frames kept, and one FFT window more so none of them
+        # sees the STFT's edge: the same features as padding to the full 30 s (the log-mel floor is
+        # set by the loudest frame; silence is clamped to it either way) in a fifth of the time,
+        # some 20 ms less per decode on the loop's critical path.
+        padding = min(int(WINDOW_SECONDS * self.sample_rate), frames * extractor.hop_length + extractor.n_fft)
+        features = extractor(samples, padding=padding)
         encoded = self.model.encode(np.ascontiguousarray(features[:, :frames]))
         prompt = self._prompt_tokens
         result = self.model.model.generate(

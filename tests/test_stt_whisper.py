@@ -171,7 +171,7 @@ def test_a_long_recording_loses_no_sentence(whisper, voices):
     once cut a window short (two and a half of eight sentences lost)."""
     require("espeak-us-175")
     sentences = {"Lie on your back with your knees bent and breathe slowly while the muscle lets go.": "breathe slowly",
-                 "A cold compress first, then a warm one, can calm the muscle.": "warm one",
+                 "A cold compress first, then a warm one, can calm the muscle.": "calm the muscle",  # "warm one" is heard as "men warm" on some CPUs
                  "Gentle stretches and walking keep the back moving.": "walking",
                  "Sports shoes are better than high heels for your back.": "high heels",
                  "Massage can help the tight muscle relax.": "massage",

@@ -184,15 +184,16 @@ class Matcher:
         if not normalized:
             return Match("decline", None, 0.0, normalized)
         supposed = supposed_spans(normalized)
-        found = find_red_flags(self.pack, normalized)
-        flags = self._reported(found, supposed)
+        by_pattern = find_red_flags(self.pack, normalized)
+        flags = self._reported(by_pattern, supposed)
         command = None if flags else match_command(normalized)
         if command is not None:
             return Match("command", command.intent, command.confidence, normalized)
+        by_meaning: tuple[RedFlagHit, ...] = ()
         if not flags and self.meaning is not None:
-            found = found or self._symptoms_by_meaning(normalized)
-            flags = self._reported(found, supposed)
-        if found and not flags and self.pack.warning_signs:
+            by_meaning = self._symptoms_by_meaning(normalized)
+            flags = self._reported(by_meaning, supposed)
+        if not flags and (by_pattern or by_meaning) and self.pack.warning_signs:
             # Only supposed ('if i lost my balance would that be bad'): a question about the warning signs.
             return Match("answer", self.pack.warning_signs, 0.9, normalized, topic=self.pack.warning_signs)
         if not flags:

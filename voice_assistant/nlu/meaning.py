@@ -18,7 +18,7 @@ Embeddings of recent texts are kept (a recognizer's hypotheses repeat), and
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,10 +196,7 @@ def _telling_words(pack: KnowledgePack) -> dict[str, frozenset[str]]:
     used by fewer than three flags ('back', 'pain' and 'what' tell nothing)."""
     words = {flag.id: {w for text in (*flag.examples, flag.name) for w in normalize(text, pack.confusions).split()
                        if len(w) >= 4} for flag in pack.red_flags}
-    counts: dict[str, int] = {}
-    for found in words.values():
-        for word in found:
-            counts[word] = counts.get(word, 0) + 1
+    counts = Counter(word for found in words.values() for word in found)
     return {flag: frozenset(w for w in found if counts[w] < 3) for flag, found in words.items()}
 
 

@@ -93,18 +93,17 @@ class Speller:
         ``sound_targets``: the content words among them that a sound-alike run may become;
         ``function_words``: words ('a', 'my', 'it') that only an exact sound-alike may take in."""
         self._function_words = function_words
-        self.vocabulary = sorted({word for word in vocabulary if len(word) >= 4})
         self._vocabulary_set = frozenset(vocabulary)
+        self.vocabulary = sorted(word for word in self._vocabulary_set if len(word) >= 4)
         self.known_words = known_words
         self._sounds_of = sounds_of if pronunciations is None else (lambda word: pronunciations.get(word, ()))
+        self._targets = frozenset(word for word in sound_targets if len(word) >= 4)
         by_sound: dict[str, str] = {}
-        for word in sorted(set(sound_targets)):
-            if len(word) >= 4:
-                for sound in self._sounds_of(word):
-                    by_sound.setdefault(sound, word)
+        for word in sorted(self._targets):
+            for sound in self._sounds_of(word):
+                by_sound.setdefault(sound, word)
         self._by_sound = by_sound
         self._long_sounds = [sound for sound in by_sound if len(sound) >= _LOOSE_SOUND_PHONEMES]
-        self._targets = frozenset(word for word in sound_targets if len(word) >= 4)
 
     def correct(self, text: str) -> str:
         words = self._join_sound_alikes(text.split())
@@ -136,18 +135,11 @@ class Speller:
                 i += 1
         return out
 
-    def _exact_sound(self, run: list[str]) -> str | None:
-        sounds = [self._sounds_of(word) for word in run]
-        if not all(sounds):
-            return None
-        return next((self._by_sound[s] for s in map("".join, itertools.product(*sounds)) if s in self._by_sound), None)
-
     def _sounds_like(self, run: list[str]) -> str | None:
         """The vocabulary word that ``run`` sounds like, or None."""
         if not self._targets or any(not word.isalpha() for word in run):
             return None
-        strays = [word for word in run if word not in self._vocabulary_set]
-        if not strays:
+        if all(word in self._vocabulary_set for word in run):
             return None  # the pack's own words, as the pack says them
         if len(run) == 1:  # a homophone, exactly, and not a short one ('sines', but not 'heel' for 'heal')
             return next((self._by_sound[s] for s in self._sounds_of(run[0])
@@ -155,20 +147,21 @@ class Speller:
         joined = "".join(run)
         if joined in self._targets:
             return joined  # 'doc tor', 'pain killers'
-        exact = self._exact_sound(run)
+        sounds = [self._sounds_of(word) for word in run]
+        heard = [*map("".join, itertools.product(*sounds))]  # [] when a piece has no pronunciation
+        exact = next((self._by_sound[sound] for sound in heard if sound in self._by_sound), None)
         if exact is not None:
             return exact  # 'a weigh', 'come presses'
         # A small word takes part only one letter off ('blad her'): 'my new' is not 'menu'.
         small = any(word in self._function_words for word in run)
-        sounds = [self._sounds_of(word) for word in run]
-        if not all(sounds):
+        if not heard:
             # A piece no dictionary knows ('simp toms'): its letters, joined, may still spell the word.
             close = process.extractOne(joined, self._targets, scorer=OSA.distance,
                                        score_cutoff=1 if small or len(joined) <= 6 else 2)
             return close[0] if close is not None and len(close[0]) >= 6 else None
         if small:
             return None
-        for sound in map("".join, itertools.product(*sounds)):
+        for sound in heard:
             if len(sound) >= _LOOSE_SOUND_PHONEMES - 1:
                 close = process.extractOne(sound, self._long_sounds, scorer=Levenshtein.distance, score_cutoff=1)
                 if close is not None and close[0][0] == sound[0]:

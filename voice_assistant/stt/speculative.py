@@ -32,13 +32,9 @@ class Speculation:
 
     frames: int
     future: Future | None = field(default=None, repr=False)  # set by BackgroundDecoder.start
-    submitted: float = field(default_factory=time.monotonic)
     #: When the decode itself began and ended on the worker (monotonic), set by the worker.
     began: float | None = None
     ended: float | None = None
-
-    def ready(self) -> bool:
-        return self.future.done()
 
     def result(self) -> Transcript:
         """The transcript, waiting for the decode if it is still running; raises what the

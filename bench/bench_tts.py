@@ -282,18 +282,16 @@ def calibrate(sentences: list[str]) -> dict:
             "ratios": {voice: {rate: t[rate] / t["1.0"] for rate in ("0.8", "1.25")} for voice, t in totals.items()}}
 
 
-#: Length scales at which Piper's total length is measured, to fit the share the scale does not stretch.
-CURVE_SCALES = (0.5, 0.7, 1.0, 1.4, 2.0)
+#: Length scales at which Piper's total length is measured (tts/piper.py LENGTH_BY_SCALE).
+CURVE_SCALES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 2.0)
 
 
 def piper_length_curve(sentences: list[str]) -> dict:
     """Piper's total length at each length scale (straight through the voice, twice each, as its
-    durations are stochastic), and the least-squares line length = a x scale + b: b / (a + b) is
-    the fixed share of tts/piper.py (FIXED_SHARE)."""
-    import numpy as np
+    durations are stochastic), relative to its length at scale 1: tts/piper.py's LENGTH_BY_SCALE."""
     from piper import SynthesisConfig
 
-    from voice_assistant.tts.piper import FIXED_SHARE, PiperSynthesizer
+    from voice_assistant.tts.piper import LENGTH_BY_SCALE, PiperSynthesizer
     from voice_assistant.tts.selection import packaged_piper_voice
 
     synth = PiperSynthesizer(packaged_piper_voice())
@@ -302,10 +300,9 @@ def piper_length_curve(sentences: list[str]) -> dict:
         config = SynthesisConfig(length_scale=scale)
         totals[scale] = sum(len(chunk.audio_int16_array) for _ in range(2) for text in sentences
                             for chunk in synth._voice.synthesize(text, config)) / synth.sample_rate / 2
-    slope, intercept = np.polyfit(list(totals), list(totals.values()), 1)
-    return {"totals_s": {str(k): v for k, v in totals.items()}, "slope_s": float(slope),
-            "intercept_s": float(intercept), "fixed_share_measured": float(intercept / (slope + intercept)),
-            "fixed_share_in_code": FIXED_SHARE}
+    return {"totals_s": {str(k): v for k, v in totals.items()},
+            "relative_measured": {str(k): round(v / totals[1.0], 3) for k, v in totals.items()},
+            "relative_in_code": {str(k): v for k, v in LENGTH_BY_SCALE}}
 
 
 def print_calibration(c: dict) -> None:
@@ -316,10 +313,10 @@ def print_calibration(c: dict) -> None:
     print(f"  piper's natural pace: {c['natural_wpm_measured']:.1f} wpm "
           f"(NATURAL_WORDS_PER_MINUTE = {c['natural_wpm_in_code']})")
     curve = c["piper_length_curve"]
-    shown = ", ".join(f"{scale}: {total:.1f} s" for scale, total in curve["totals_s"].items())
-    print(f"  piper-joe total length by length scale: {shown}; fit {curve['slope_s']:.1f} s x scale + "
-          f"{curve['intercept_s']:.1f} s, fixed share {curve['fixed_share_measured']:.3f} "
-          f"(FIXED_SHARE = {curve['fixed_share_in_code']})")
+    shown = ", ".join(f"{scale}: {relative}" for scale, relative in curve["relative_measured"].items())
+    print(f"  piper-joe length by length scale, relative to scale 1: {shown}")
+    shown = ", ".join(f"{scale}: {relative}" for scale, relative in curve["relative_in_code"].items())
+    print(f"  (LENGTH_BY_SCALE in tts/piper.py: {shown})")
     for voice in VOICES:
         r = c["ratios"][voice]
         print(f"  {voice:<10} rate 1.0: {t[voice]['1.0']:.1f} s; rate 0.8 / 1.0 = {r['0.8']:.3f} (1.25 expected), "

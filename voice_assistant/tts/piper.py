@@ -24,21 +24,30 @@ log = logging.getLogger(__name__)
 #: sentences, en_US-joe-medium took 121.0 s where espeak-ng at 160 words a minute took 129.1 s
 #: (python bench/bench_tts.py --calibrate). Voices trained on other speakers differ a little.
 NATURAL_WORDS_PER_MINUTE = 171.0
-#: The share of a Piper sentence's length that the length scale does not stretch: each phoneme's
-#: duration is rounded up to whole frames, and pauses are fixed. Over 12 of the pack's sentences at
-#: length scales 0.5 to 2, length grew as 30.6 s x scale + 9.8 s (bench/bench_tts.py --calibrate).
-FIXED_SHARE = 0.24
+#: A Piper voice's length at each length scale, relative to its length at scale 1: over 40 of the
+#: pack's sentences, each synthesized twice (bench/bench_tts.py --calibrate). Length does not follow
+#: the scale in proportion: each phoneme's duration is rounded up to whole frames and pauses are
+#: fixed, and the bend is sharpest just below 1, so the curve is kept as measured, not fitted.
+LENGTH_BY_SCALE = ((0.5, 0.634), (0.6, 0.684), (0.7, 0.773), (0.8, 0.879), (0.9, 0.956), (1.0, 1.0),
+                   (1.1, 1.05), (1.25, 1.161), (1.4, 1.293), (1.6, 1.451), (2.0, 1.763))
 
 
 def length_scale(settings: VoiceSettings, natural_wpm: float = NATURAL_WORDS_PER_MINUTE,
-                 fixed_share: float = FIXED_SHARE) -> float:
+                 curve: tuple[tuple[float, float], ...] = LENGTH_BY_SCALE) -> float:
     """Piper's length scale (above 1 is slower) for the pace ``settings`` asks for.
 
-    The wanted length, relative to scale 1, is ``natural_wpm / (wpm x rate)``; as only part of it
-    stretches, the scale is solved from ``length = fixed + (1 - fixed) x scale``, so that 'slower'
-    lengthens speech by the same step espeak-ng does."""
+    The wanted length, relative to scale 1, is ``natural_wpm / (wpm x rate)``; the scale that gives
+    it is read off the measured curve (straight on past its ends), so that 'slower' lengthens
+    speech by the same step espeak-ng does."""
     wanted = natural_wpm / (settings.words_per_minute * settings.rate)
-    return max(0.1, (wanted - fixed_share) / (1.0 - fixed_share))
+    scales, lengths = zip(*curve)
+    if wanted < lengths[0]:
+        (s0, l0), (s1, l1) = curve[0], curve[1]
+    elif wanted > lengths[-1]:
+        (s0, l0), (s1, l1) = curve[-2], curve[-1]
+    else:
+        return float(np.interp(wanted, lengths, scales))
+    return max(0.1, s0 + (wanted - l0) * (s1 - s0) / (l1 - l0))
 
 
 class PiperSynthesizer(Synthesizer):

@@ -36,6 +36,16 @@ def test_each_example_naming_the_subject_gives_one_pair_and_others_are_taken_in_
     assert contrast_pairs(pack, texts) == (here, elsewhere)  # the same pack, the same pairs
 
 
+def test_the_subject_in_other_words_is_taken_in_turn_and_decisive_is_read():
+    pack = from_yaml(PACK.replace("    others: [my knee]\n",
+                                  "    others: [my knee]\n    same: [my mum's back, her back]\n    decisive: false\n"))
+    here, _ = contrast_pairs(pack, ["why does my back hurt", "is my back strained", "what causes back spasms"])
+    assert here == ["why does my mum's back hurt", "is her back strained", "what causes it"]
+    assert [subject.decisive for subject in pack.other_subjects] == [True, False]
+    with pytest.raises(KnowledgeError, match=r"other_subjects\[1\]\.decisive"):
+        from_yaml(PACK.replace("    others: [my knee]\n", "    others: [my knee]\n    decisive: perhaps\n"))
+
+
 def test_a_bad_subject_pattern_is_named_with_its_place():
     with pytest.raises(KnowledgeError, match=r"other_subjects\[0\]\.pattern"):
         from_yaml(PACK.replace("(a |my )?", "(a |my "))
@@ -60,6 +70,15 @@ def test_the_same_question_about_another_subject_is_declined(matcher, text):
 def test_questions_about_this_subject_or_none_are_still_answered(matcher, text, intent):
     match = matcher.match(text)
     assert (match.kind, match.intent) == ("answer", intent), match
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("my dog hurt his back jumping off the sofa", "decline"),       # 'back' alone does not settle whose
+    ("my horse has a stiff back, what should I do", "decline"),
+    ("my mum's back has seized up, what can she do to ease it", "answer"),  # a person's back is the article's
+])
+def test_whose_back_it_is_decides(matcher, text, kind):
+    assert matcher.match(text).kind == kind, matcher.match(text)
 
 
 def test_a_red_flag_is_never_gated_away(matcher):

@@ -71,10 +71,11 @@ def test_other_subjects_are_nothing_the_article_speaks_of(pack):
     """A subject the domain gate learns as elsewhere must not be one of the article's own (its symptoms
     name the head, neck, shoulders, arms, legs...): the gate would learn to turn its questions away."""
     article = set(_words(ARTICLE.read_text(encoding="utf-8")))
-    others = [other for subject in pack.other_subjects for other in subject.others]
+    others = [(subject, other) for subject in pack.other_subjects for other in subject.others]
     assert len(others) >= 20
-    for other in others:
-        named = [w for w in _words(other) if w not in {"a", "an", "the", "my"}]
+    for subject, other in others:
+        # Whose it is may be what differs ('my dog's back'): the subject's own words are not counted.
+        named = [w for w in _words(subject.pattern.sub(" ", other)) if w not in {"a", "an", "the", "my", "s"}]
         assert not [w for w in named if w in article or w.rstrip("s") in article], other
 
 

@@ -222,17 +222,26 @@ class OtherSubject:
 
     The matcher learns from it where the pack's domain ends: each example that names the subject
     (``pattern``) is also read with the subject swapped for one of ``others`` ('what causes back
-    spasms' / 'what causes hay fever'), which is elsewhere, and with it swapped for 'it', which is
-    not (see :mod:`voice_assistant.nlu.domain`).
+    spasms' / 'what causes hay fever'), which is elsewhere, and with it swapped for one of ``same``
+    ('it', or 'my mum's back'), which is not (see :mod:`voice_assistant.nlu.domain`).
     """
 
     pattern: re.Pattern[str]
     others: tuple[str, ...]
+    same: tuple[str, ...] = ("it", "this")
+    #: A question that names the subject so is about it, whatever the domain gate reads; false for
+    #: a word with other senses and owners ('the back door', 'my dog's back').
+    decisive: bool = True
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "other_subject") -> "OtherSubject":
-        data = _mapping(data, path, {"pattern", "others"}, set())
-        return cls(_regex(data["pattern"], f"{path}.pattern"), _text_list(data["others"], f"{path}.others"))
+        data = _mapping(data, path, {"pattern", "others"}, {"same", "decisive"})
+        same = _text_list(data["same"], f"{path}.same") if "same" in data else cls.same
+        decisive = data.get("decisive", True)
+        if not isinstance(decisive, bool):
+            raise SchemaProblem(f"{path}.decisive", f"expected true or false, got {decisive!r}", "write true or false")
+        return cls(_regex(data["pattern"], f"{path}.pattern"), _text_list(data["others"], f"{path}.others"), same,
+                   decisive)
 
 
 @dataclass(frozen=True)

@@ -25,25 +25,22 @@ from voice_assistant.nlu.semantic import Encoder, PhraseClassifier, PhraseIndex
 
 HERE = "domain"
 ELSEWHERE = "elsewhere"
-#: What stands for the subject when an example is read without it ('what causes it').
-_PLACEHOLDERS = ("it", "this")
 #: Softer than the topic classifier's 40: fitted as sharply, the gate was sure 'what can i take for
 #: it, painkiller wise' was an errand (holdout); at 20 no dev or holdout question is turned away.
 _TEMPERATURE = 20.0
 
 
 def contrast_pairs(pack: KnowledgePack, texts: list[str]) -> tuple[list[str], list[str]]:
-    """For each text that names the pack's subject: the text with it swapped for 'it' or 'this'
-    (in the domain), and swapped for another subject (elsewhere). Others are taken in turn, so the
-    same pack always gives the same pairs."""
-    turns = [itertools.cycle(subject.others) for subject in pack.other_subjects]
-    placeholders = itertools.cycle(_PLACEHOLDERS)
+    """For each text that names the pack's subject: the text with it swapped for the same subject in
+    other words ('it', 'my mum's back': in the domain), and for another subject (elsewhere). Each
+    list is taken in turn, so the same pack always gives the same pairs."""
+    turns = [(itertools.cycle(subject.same), itertools.cycle(subject.others)) for subject in pack.other_subjects]
     here, elsewhere = [], []
     for text in texts:
-        for subject, others in zip(pack.other_subjects, turns):
+        for subject, (same, others) in zip(pack.other_subjects, turns):
             found = subject.pattern.search(text)
             if found:
-                here.append(_swap(text, found.span(), next(placeholders)))
+                here.append(_swap(text, found.span(), next(same)))
                 elsewhere.append(_swap(text, found.span(), next(others)))
                 break
     return here, elsewhere

@@ -165,9 +165,6 @@ class Matcher:
         self._speller = Speller(words, english_words() if known_words is None else known_words, targets,
                                 STOPWORDS)
         self._symptoms = symptom_words(pack)
-        # What the answers and red flags speak of; a word outside it may name another subject.
-        self._domain_words = frozenset(token for c in self._candidates if not c.is_decline for token in c.weights)
-        self._domain_words |= {stem(w) for flag in pack.red_flags for ex in flag.examples for w in normalize(ex).split()}
         self.meaning: MeaningScorer | None = None
         if encoder is not None and self.settings.semantic_weight > 0:
             phrasings = [(e.id, (*e.examples, e.title)) for e in pack.entries]
@@ -256,12 +253,11 @@ class Matcher:
         return None
 
     def _elsewhere(self, question: str) -> bool:
-        """Another subject than the pack's is named: the question does not name the pack's own, has a
-        word no answer or red flag uses ('symptoms?' alone names nothing else), and the domain gate
-        reads it as elsewhere."""
-        if self.meaning is None or any(s.pattern.search(question) for s in self.pack.other_subjects):
-            return False
-        if all(token in self._domain_words for token in _content_tokens(question)):
+        """Another subject than the pack's: the question does not name the pack's own decisively
+        ('back spasm'; 'back' alone may be the back door's or the dog's), and the domain gate reads
+        it as elsewhere. Sharing every word with the answers settles nothing: 'what do the kidneys
+        do' and 'is a hot drink good for a cold' do."""
+        if self.meaning is None or any(s.pattern.search(question) for s in self.pack.other_subjects if s.decisive):
             return False
         return self.meaning.elsewhere(question) >= self.settings.elsewhere_threshold
 

@@ -98,6 +98,27 @@ errands:
     assert sent == ["book me a massage", "book me painkillers", "where can i buy a massage", "where can i buy painkillers"]
 
 
+def test_errands_may_be_several_groups_each_with_its_own_things():
+    pack = from_yaml(PACK + """
+errands:
+  - {things: [a massage], asks: ["would {} help"], requests: ["book me {}"]}
+  - {things: [the kidneys], asks: ["can {} cause it"], requests: ["what are {} made of"]}
+""")
+    assert errand_pairs(pack) == (["would a massage help", "can the kidneys cause it"],
+                                  ["book me a massage", "what are the kidneys made of"])
+    with pytest.raises(KnowledgeError, match=r"errands\[1\]\.requests\[0\]"):
+        from_yaml(PACK + '\nerrands: [{things: [a], asks: ["{}"], requests: ["{}"]}, '
+                         '{things: [b], asks: ["{}"], requests: ["no place"]}]\n')
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("what are the vertebrae made of", "decline"),                   # a fact about a body part
+    ("could my kidneys be why my back keeps spasming", "answer"),    # the body part as a cause
+])
+def test_a_body_part_as_a_cause_is_the_article_s_and_a_fact_about_it_is_not(matcher, text, kind):
+    assert matcher.match(text).kind == kind, matcher.match(text)
+
+
 def test_an_errand_frame_without_its_place_is_named():
     with pytest.raises(KnowledgeError, match=r"errands\.requests\[0\]"):
         from_yaml(PACK + '\nerrands: {things: [a massage], asks: ["would {} help"], requests: ["book me"]}\n')

@@ -246,9 +246,10 @@ class OtherSubject:
 
 @dataclass(frozen=True)
 class Errands:
-    """Things the article recommends, asked about (``asks``: in the domain) and sent on an errand
-    (``requests``: elsewhere); each frame holds ``{}`` where a thing goes. 'would a massage help' is
-    the article's; 'book me a massage' is a request for another kind of assistant."""
+    """Things the article names, asked about as the article does (``asks``: in the domain) and in a
+    request another kind of assistant serves (``requests``: elsewhere, an errand or a fact); each
+    frame holds ``{}`` where a thing goes. 'would a massage help' is the article's, 'book me a
+    massage' is not; 'can the kidneys cause back spasms' is, 'what are the kidneys made of' is not."""
 
     things: tuple[str, ...]
     asks: tuple[str, ...]
@@ -264,6 +265,13 @@ class Errands:
                 if frame.count("{}") != 1:
                     raise SchemaProblem(f"{path}.{key}[{i}]", "expected one {} where a thing goes")
         return cls(_text_list(data["things"], f"{path}.things"), frames["asks"], frames["requests"])
+
+
+def _errand_groups(data: Any) -> tuple[Errands, ...]:
+    """One group of things and frames (a mapping), or several (a list of them)."""
+    if isinstance(data, dict):
+        return (Errands.from_dict(data),)
+    return tuple(Errands.from_dict(item, f"errands[{i}]") for i, item in enumerate(_list(data, "errands", True)))
 
 
 @dataclass(frozen=True)
@@ -287,7 +295,7 @@ class KnowledgePack:
     welcome: str = ""
     #: The pack's subject and others like it, in order: the first whose pattern an example names applies.
     other_subjects: tuple[OtherSubject, ...] = ()
-    errands: Errands | None = None
+    errands: tuple[Errands, ...] = ()
     #: The entry that lists the warning signs: the answer when a red flag is only supposed
     #: ('if i lost my balance would that be bad'); '' : a supposed red flag is matched like any question.
     warning_signs: str = ""
@@ -351,7 +359,7 @@ class KnowledgePack:
             red_flags=red_flags, entries=entries, declines=declines, scope=_text(data["scope"], "scope"),
             confusions=_confusions(data.get("confusions", {})), question_forms=forms,
             welcome=_text(data["welcome"], "welcome") if "welcome" in data else "", other_subjects=others,
-            errands=Errands.from_dict(data["errands"]) if "errands" in data else None,
+            errands=_errand_groups(data.get("errands", [])),
             warning_signs=warning_signs,
         )
 

@@ -8,7 +8,8 @@ names the pack's subject is paired with the same example about another subject (
 about 'it' (still here, since the user's own back is the context), so the frame of a question
 weighs on both sides alike and what tells them apart is the subject. Likewise each remedy the
 pack names is learned asked about ('would a massage help') and sent on an errand ('book me a
-massage'), which another kind of assistant does. The pack's other examples
+massage'), which another kind of assistant does; likewise the body parts the article names, asked
+about as causes ('can the kidneys cause back spasms') and as trivia ('what are the kidneys made of'). The pack's other examples
 and its red-flag descriptions are in the domain too; its off-topic requests are not.
 """
 
@@ -47,12 +48,10 @@ def contrast_pairs(pack: KnowledgePack, texts: list[str]) -> tuple[list[str], li
 
 
 def errand_pairs(pack: KnowledgePack) -> tuple[list[str], list[str]]:
-    """Every remedy the pack names, asked about (in the domain) and sent on an errand (elsewhere)."""
-    if pack.errands is None:
-        return [], []
-    things, errands = pack.errands.things, pack.errands
-    return ([ask.format(thing) for ask in errands.asks for thing in things],
-            [request.format(thing) for request in errands.requests for thing in things])
+    """Every thing of each group, asked about (in the domain) and in a request (elsewhere)."""
+    asked = [ask.format(thing) for group in pack.errands for ask in group.asks for thing in group.things]
+    sent = [request.format(thing) for group in pack.errands for request in group.requests for thing in group.things]
+    return asked, sent
 
 
 def _swap(text: str, span: tuple[int, int], subject: str) -> str:

@@ -28,6 +28,7 @@ import numpy as np
 from voice_assistant.errors import ModelError
 from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.stt.base import Recognizer, RecognizerSession, Transcript
+from voice_assistant.stt.repeats import collapse_repeats
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,8 @@ class WhisperRecognizer(Recognizer):
             kept.append(segment.text.strip())
             logprobs.append(segment.avg_logprob)
         text = " ".join(word for word in " ".join(kept).split())
+        if max_new_tokens <= MAX_NEW_TOKENS:  # one question (a recording may say a sentence twice)
+            text = collapse_repeats(text)
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
         return Transcript(text, round(confidence, 3))
 
@@ -181,7 +184,7 @@ class WhisperRecognizer(Recognizer):
             suppress_tokens=self._suppressed)[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper recovers it
-        text = " ".join(self._tokenizer.decode(tokens).split())
+        text = collapse_repeats(" ".join(self._tokenizer.decode(tokens).split()))
         if self._is_silence(result.no_speech_prob, avg_logprob):
             log.debug("dropped %r (no speech %.2f, log-probability %.2f)", text, result.no_speech_prob, avg_logprob)
             return Transcript("")

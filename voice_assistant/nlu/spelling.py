@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 _LOOSE_SOUND_PHONEMES = 6
 _LONGEST_RUN = 3
 _HOMOPHONE_PHONEMES = 4
+#: Endings the dictionary may not list a word with, and what the stem then ends with:
+#: 'storeys' -> 'storey', 'niggled' -> 'niggle', 'twinging' -> 'twinge'.
+_ENDINGS = (("s", ""), ("es", ""), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""))
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,7 +113,7 @@ class Speller:
         return " ".join(self._word(word) for word in words)
 
     def _word(self, word: str) -> str:
-        if len(word) < 4 or word in self._vocabulary_set or word in self.known_words or not word.isalpha():
+        if len(word) < 4 or word in self._vocabulary_set or not word.isalpha() or self._is_english(word):
             return word
         limit = 1 if len(word) <= 6 else 2
         close = process.extract(word, self.vocabulary, scorer=OSA.distance, score_cutoff=limit, limit=5)
@@ -119,6 +122,14 @@ class Speller:
         # Among equally close words prefer one with the same letters: 'waek' is 'weak', not 'walk'.
         best = min(close, key=lambda item: (item[1], sorted(item[0]) != sorted(word)))
         return best[0]
+
+    def _is_english(self, word: str) -> bool:
+        """A dictionary word, or a form of one the dictionary does not list ('storeys', 'niggles'):
+        a real word is never repaired into a symptom ('two storeys' is not 'two stones')."""
+        if word in self.known_words:
+            return True
+        return any(word.endswith(ending) and word[:-len(ending)] + restored in self.known_words
+                   for ending, restored in _ENDINGS)
 
     def _join_sound_alikes(self, words: list[str]) -> list[str]:
         out: list[str] = []

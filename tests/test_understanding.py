@@ -169,6 +169,9 @@ def test_a_red_flag_only_supposed_gets_the_warning_signs(matcher, text):
     ("if I stand up I lose my balance, what do I do", "loss_of_balance"),      # what happens to me: no 'would'
     ("my leg is numb, what if it is serious", "loss_of_feeling_in_limb"),     # the report comes before the 'what if'
     ("I can't feel my leg, if that matters would a massage help", "loss_of_feeling_in_limb"),
+    # A report after the supposition and its consequence, or after a comma that ends the supposition.
+    ("if I lost my balance would that be bad, also my arms feel like jelly", "limb_weakness"),
+    ("what if my legs went weak, anyway my left side has gone numb", "one_sided_numbness"),
 ])
 def test_a_report_beside_a_supposition_still_warns(matcher, text, flag):
     match = matcher.match(text)

@@ -6,7 +6,7 @@ A supposition is marked by 'what if', 'suppose', 'imagine', 'hypothetically', or
 that opens with 'say'; a plain 'if' (or 'in case') supposes only with the 'would' of an unreal
 condition, so "if I stand up I lose my balance, what do I do" (what happens to me) still warns.
 The supposition runs from its marker to the end of its clause: the consequence ('would that be
-bad'), a new question, or the end.
+bad'), a new question, the next clause (where a comma or stop was), or the end.
 """
 
 from __future__ import annotations
@@ -21,15 +21,25 @@ _WOULD = re.compile(r"\b(would|wud)\b")
 _CONSEQUENCE = re.compile(r"\b(would|should|is that|is it|does that|what|how|do i|could that|will that)\b")
 
 
-def supposed_spans(normalized: str) -> list[tuple[int, int]]:
-    """Character spans of ``normalized`` text that only suppose something."""
+def supposed_spans(normalized: str, clause_starts: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """Character spans of ``normalized`` text that only suppose something; a supposition also ends
+    where the next clause starts (``clause_starts``: 'what if my legs went weak, | anyway my left
+    side has gone numb' reports the numbness)."""
     spans = []
     for marker in _MARKER.finditer(normalized):
         if marker.group("plain") and not _WOULD.search(normalized):
             continue
-        end = _CONSEQUENCE.search(normalized, marker.end())
-        spans.append((marker.start(), end.start() if end else len(normalized)))
+        found = _CONSEQUENCE.search(normalized, marker.end())
+        ends = [found.start() if found else len(normalized), *(s for s in clause_starts if s > marker.end())]
+        spans.append((marker.start(), min(ends)))
     return spans
+
+
+def with_consequences(spans: list[tuple[int, int]], clause_starts: tuple[int, ...], length: int
+                      ) -> list[tuple[int, int]]:
+    """Each supposition with the rest of its clause, its consequence ('would that be bad' says
+    nothing of its own): what is read past when looking for what the sentence reports."""
+    return [(start, min([s for s in clause_starts if s > end] or [length])) for start, end in spans]
 
 
 def supposed(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
@@ -37,4 +47,4 @@ def supposed(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:
     return any(start <= span[0] < end for start, end in spans)
 
 
-__all__ = ["supposed", "supposed_spans"]
+__all__ = ["supposed", "supposed_spans", "with_consequences"]

@@ -28,6 +28,7 @@ or by meaning; either one warns.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -39,9 +40,9 @@ from voice_assistant.knowledge import KnowledgePack
 from voice_assistant.nlu.commands import (COMMAND_PHRASES, MAX_COMMAND_WORDS, CommandMatch, match_command,
                                           match_command_loosely)
 from voice_assistant.nlu.hypothetical import supposed as is_supposed
-from voice_assistant.nlu.hypothetical import supposed_spans
+from voice_assistant.nlu.hypothetical import supposed_spans, with_consequences
 from voice_assistant.nlu.meaning import MeaningScorer
-from voice_assistant.nlu.normalize import normalize, stem, without_spans
+from voice_assistant.nlu.normalize import normalize, normalize_clauses, stem, without_spans
 from voice_assistant.nlu.negation import denial_spans, symptom_words
 from voice_assistant.nlu.redflags import RedFlagHit, explained_flags, find_red_flags, reassurance_spans
 from voice_assistant.nlu.semantic import Encoder
@@ -174,13 +175,23 @@ class Matcher:
     def prepare(self, texts: list[str]) -> None:
         """Embed several utterances in one batch before matching each (a recognizer's hypotheses)."""
         if self.meaning is not None:
-            self.meaning.prepare([self._speller.correct(normalize(t, self.pack.confusions)) for t in texts])
+            self.meaning.prepare([self._normalized(t)[0] for t in texts])
+
+    def _normalized(self, text: str) -> tuple[str, tuple[int, ...]]:
+        """The text normalized and spelled right, and where its clauses start."""
+        raw, starts = normalize_clauses(text, self.pack.confusions)
+        if not starts:
+            return self._speller.correct(raw), ()
+        clauses = [self._speller.correct(raw[a:b].strip()) for a, b in zip((0, *starts), (*starts, len(raw)))]
+        clauses = [clause for clause in clauses if clause]
+        lengths = list(itertools.accumulate(len(clause) + 1 for clause in clauses[:-1]))
+        return " ".join(clauses), tuple(lengths)
 
     def match(self, text: str) -> Match:
-        normalized = self._speller.correct(normalize(text, self.pack.confusions))
+        normalized, clause_starts = self._normalized(text)
         if not normalized:
             return Match("decline", None, 0.0, normalized)
-        supposed = supposed_spans(normalized)
+        supposed = supposed_spans(normalized, clause_starts)
         by_pattern = find_red_flags(self.pack, normalized)
         flags = self._reported(by_pattern, supposed)
         command = None if flags else match_command(normalized)
@@ -188,8 +199,13 @@ class Matcher:
             return Match("command", command.intent, command.confidence, normalized)
         by_meaning: tuple[RedFlagHit, ...] = ()
         if not flags and self.meaning is not None:
-            by_meaning = self._symptoms_by_meaning(normalized)
+            # Read past what is only supposed: the whole sentence reads likeliest as its supposition
+            # ('if i lost my balance would that be bad also my arms feel like jelly').
+            by_meaning = self._symptoms_by_meaning(
+                normalized, with_consequences(supposed, clause_starts, len(normalized)))
             flags = self._reported(by_meaning, supposed)
+            if not flags and supposed:
+                by_meaning = self._symptoms_by_meaning(normalized)
         if not flags and (by_pattern or by_meaning) and self.pack.warning_signs:
             # Only supposed ('if i lost my balance would that be bad'): a question about the warning signs.
             return Match("answer", self.pack.warning_signs, 0.9, normalized, topic=self.pack.warning_signs)
@@ -267,10 +283,13 @@ class Matcher:
         """The red flags reported, not only supposed ('if i lost my balance would that be bad')."""
         return tuple(hit for hit in flags if not is_supposed(hit.span, supposed))
 
-    def _symptoms_by_meaning(self, normalized: str) -> tuple[RedFlagHit, ...]:
+    def _symptoms_by_meaning(self, normalized: str, passed_over: list[tuple[int, int]] = ()
+                             ) -> tuple[RedFlagHit, ...]:
+        """Red flags by meaning, reading no clause that starts inside ``passed_over``."""
         s = self.settings
         reports = self.meaning.reported_symptoms(normalized, s.symptom_threshold, s.symptom_closeness,
-                                                 s.symptom_near, s.symptom_near_probability)
+                                                 s.symptom_near, s.symptom_near_probability,
+                                                 skip=lambda span: is_supposed(span, passed_over))
         explained = explained_flags(self.pack, normalized)
         # Likeliest first (the reports come so): the first is the one named and warned of first.
         return tuple(RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words) for r in reports

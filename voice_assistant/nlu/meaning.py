@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,15 +150,19 @@ class MeaningScorer:
         return 0.0 if self.domain is None else self.domain.elsewhere(self.vector(text))
 
     def reported_symptoms(self, text: str, threshold: float, closeness: float = 0.0,
-                          near: float = 1.1, near_probability: float = 1.0) -> list[SymptomReport]:
+                          near: float = 1.1, near_probability: float = 1.0,
+                          skip: Callable[[tuple[int, int]], bool] = lambda span: False) -> list[SymptomReport]:
         """Red flags that the text, or one of its clauses, most likely reports (probability at least
         ``threshold`` and above every other reading, and within ``closeness`` cosine of one of the
         flag's own phrasings: far from everything, the likeliest class means little), or that it
         says in nearly the words of one of the flag's phrasings (cosine ``near``) with some
         likelihood (``near_probability``) though another reading is likelier ('kidney pain and
-        vomiting' reads likeliest as a stray request); strongest first, one per flag."""
+        vomiting' reads likeliest as a stray request); strongest first, one per flag. The text and
+        clauses whose span ``skip`` names are not read."""
         found: dict[str, SymptomReport] = {}
         for (start, end), vector in self._clause_vectors(text):
+            if skip((start, end)):
+                continue
             clause = text[start:end]
             if reassurance_spans(clause):
                 continue

@@ -69,6 +69,22 @@ def normalize(text: str, confusions: Mapping[str, str] | None = None) -> str:
     return _drop_fillers(text.split())
 
 
+#: Where a written or recognized sentence breaks into clauses: a mark followed by a space or the end
+#: (so '1.5' stays whole).
+_CLAUSE_MARK = re.compile(r"[,;:.!?]+(?=\s|$)")
+
+
+def normalize_clauses(text: str, confusions: Mapping[str, str] | None = None) -> tuple[str, tuple[int, ...]]:
+    """``text`` normalized clause by clause (at its commas and stops), and where each clause after the
+    first starts in the result: normalizing drops the marks, and with them where a thought ends."""
+    pieces = [piece for piece in (normalize(part, confusions) for part in _CLAUSE_MARK.split(text)) if piece]
+    starts, offset = [], 0
+    for piece in pieces[:-1]:
+        offset += len(piece) + 1
+        starts.append(offset)
+    return " ".join(pieces), tuple(starts)
+
+
 def _expand(token: str) -> str:
     if token in _CONTRACTIONS:
         return _CONTRACTIONS[token]

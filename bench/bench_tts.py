@@ -282,8 +282,10 @@ def calibrate(sentences: list[str]) -> dict:
             "ratios": {voice: {rate: t[rate] / t["1.0"] for rate in ("0.8", "1.25")} for voice, t in totals.items()}}
 
 
-#: Length scales at which Piper's total length is measured (tts/piper.py LENGTH_BY_SCALE).
-CURVE_SCALES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.25, 1.4, 1.6, 2.0)
+def _curve_scales() -> tuple[float, ...]:
+    from voice_assistant.tts.piper import LENGTH_BY_SCALE
+
+    return tuple(scale for scale, _ in LENGTH_BY_SCALE)
 
 
 def piper_length_curve(sentences: list[str]) -> dict:
@@ -296,7 +298,7 @@ def piper_length_curve(sentences: list[str]) -> dict:
 
     synth = PiperSynthesizer(packaged_piper_voice())
     totals = {}
-    for scale in CURVE_SCALES:
+    for scale in _curve_scales():
         config = SynthesisConfig(length_scale=scale)
         totals[scale] = sum(len(chunk.audio_int16_array) for _ in range(2) for text in sentences
                             for chunk in synth._voice.synthesize(text, config)) / synth.sample_rate / 2

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from voice_assistant.nlu.hypothetical import supposed_spans, with_consequences
-from voice_assistant.nlu.normalize import normalize, normalize_clauses
+from voice_assistant.nlu.normalize import MAX_CHARS, normalize, normalize_clauses
 
 
 def test_clauses_are_normalized_one_by_one_and_their_starts_kept():
@@ -12,15 +14,39 @@ def test_clauses_are_normalized_one_by_one_and_their_starts_kept():
     assert text == "what if my legs went weak my left side has gone numb"
     assert starts == (text.index("my left"),)           # the filler-only clause leaves no start
     assert normalize_clauses("it's 1.5 times worse") == (normalize("it's 1.5 times worse"), ())
+    assert normalize_clauses("um, like, okay.") == ("", ())
+    assert normalize_clauses("") == ("", ())
+    assert normalize_clauses("my leg\uff0c it is numb")[1] == (len("my leg "),)   # a full-width comma too
 
 
-def test_a_supposition_ends_at_its_consequence_or_the_next_clause():
-    text = "what if my legs went weak my left side has gone numb"
-    assert supposed_spans(text) == [(0, len(text))]          # no mark: to the end, as before
-    assert supposed_spans(text, (26,)) == [(0, 26)]
-    asked = "if i lost my balance would that be bad also my arms feel like jelly"
-    consequence = asked.index("would")
-    assert supposed_spans(asked, (39,)) == [(0, consequence)]
-    # What is read past when looking for a report: the supposition and the rest of its clause.
-    assert with_consequences([(0, consequence)], (39,), len(asked)) == [(0, 39)]
-    assert with_consequences([(0, consequence)], (), len(asked)) == [(0, len(asked))]
+def test_a_clause_put_right_changes_length_and_the_starts_follow():
+    text, starts = normalize_clauses("mass age, my leg is numb", correct=lambda c: c.replace("mass age", "massage"))
+    assert text == "massage my leg is numb" and starts == (len("massage "),)
+
+
+def test_a_long_text_is_cut_as_before():
+    text, _ = normalize_clauses("spasm, " * MAX_CHARS)
+    assert len(text) <= MAX_CHARS
+
+
+@pytest.mark.parametrize("written, ends_after", [
+    ("what if my legs went weak, anyway my left side has gone numb", "what if my legs went weak"),
+    ("what if, hypothetically, i lost my balance", "what if hypothetically i lost my balance"),
+    ("if i, um, lost my balance, would that be bad", "if i lost my balance"),
+    ("what if one side of my body went numb would that be bad", "what if one side of my body went numb"),
+])
+def test_a_supposition_ends_at_its_consequence_or_a_clause_that_follows_what_it_supposed(written, ends_after):
+    text, starts = normalize_clauses(written)
+    start, end = supposed_spans(text, starts)[0]          # 'what if, hypothetically' marks it twice
+    assert text[start:end].strip() == ends_after
+
+
+def test_what_is_read_past_is_the_supposition_and_its_consequence_clause():
+    text, starts = normalize_clauses("if i lost my balance would that be bad, also my arms feel like jelly")
+    supposed = supposed_spans(text, starts)
+    assert supposed == [(0, text.index("would"))]
+    assert with_consequences(text, supposed, starts) == [(0, starts[0])]
+    assert with_consequences(text, supposed, ()) == [(0, len(text))]             # no marks: to the end
+    # A supposition that a new clause ends has no consequence in it to read past.
+    text, starts = normalize_clauses("what if my legs went weak, also my arms feel like jelly")
+    assert with_consequences(text, supposed_spans(text, starts), starts) == [(0, starts[0])]

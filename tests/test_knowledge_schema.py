@@ -79,6 +79,13 @@ def test_other_subjects_are_nothing_the_article_speaks_of(pack):
         assert not [w for w in named if w in article or w.rstrip("s") in article], other
 
 
+def test_the_subject_in_other_words_is_never_also_another_subject(pack):
+    for subject in pack.other_subjects:
+        assert not set(subject.same) & set(subject.others), subject.pattern.pattern
+        for same in subject.same:                 # each still names the pack's subject, or stands for it
+            assert same in {"it", "this"} or subject.pattern.search(same), same
+
+
 def test_answers_add_no_doses_durations_or_drug_names(pack):
     # The article gives no doses or durations ("long hours" and "several weeks" are its own vague words).
     forbidden = re.compile(r"\d|\b(mg|milligrams?|minutes?|days?|ibuprofen|paracetamol|aspirin|naproxen|"

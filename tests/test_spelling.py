@@ -49,3 +49,10 @@ def test_without_a_pronunciation_dictionary_only_letters_join():
     assert speller.correct("mass age") == "massage"
     assert speller.correct("come presses") == "compresses"  # one letter off
     assert speller.correct("warning sines") == "warning sines"  # nothing is known of how words sound
+
+
+def test_a_form_of_a_known_word_stays_but_a_short_stem_proves_nothing():
+    speller = Speller({"backs", "stones"}, frozenset({"bak", "storey"}), {"backs", "stones"}, FUNCTION_WORDS,
+                      pronunciations={})
+    assert speller.correct("two storeys") == "two storeys"     # 'storey' + s: a word
+    assert speller.correct("my baks") == "my backs"            # 'bak' is a name in the dictionary, not a stem

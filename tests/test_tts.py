@@ -94,6 +94,20 @@ def test_length_scale_arithmetic(rate):
     assert length_scale(VoiceSettings(words_per_minute=400, rate=4.0)) == 0.1  # never zero or negative
 
 
+def test_the_pace_curve_rises_and_a_slower_pace_is_always_a_larger_scale():
+    scales, lengths = zip(*LENGTH_BY_SCALE)
+    assert list(scales) == sorted(set(scales)) and list(lengths) == sorted(set(lengths))
+    chosen = [length_scale(VoiceSettings(rate=rate / 20)) for rate in range(5, 81)]   # rates 0.25 to 4
+    assert all(a >= b for a, b in zip(chosen, chosen[1:])) and min(chosen) >= 0.1
+    # No jump where the curve ends and the straight line past it begins.
+    for end_scale, end_length in (LENGTH_BY_SCALE[0], LENGTH_BY_SCALE[-1]):
+        rate = NATURAL_WORDS_PER_MINUTE / (VoiceSettings().words_per_minute * end_length)
+        assert length_scale(VoiceSettings(rate=rate * 1.0001)) == pytest.approx(end_scale, abs=0.01)
+        assert length_scale(VoiceSettings(rate=rate * 0.9999)) == pytest.approx(end_scale, abs=0.01)
+    with pytest.raises(ValueError):
+        length_scale(VoiceSettings(), curve=((1.0, 1.0), (1.2, 0.9)))
+
+
 def test_a_missing_or_broken_piper_voice_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="no Piper voice at"):
         PiperSynthesizer(tmp_path / "absent.onnx")

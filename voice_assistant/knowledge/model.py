@@ -271,7 +271,10 @@ def _errand_groups(data: Any) -> tuple[Errands, ...]:
     """One group of things and frames (a mapping), or several (a list of them)."""
     if isinstance(data, dict):
         return (Errands.from_dict(data),)
-    return tuple(Errands.from_dict(item, f"errands[{i}]") for i, item in enumerate(_list(data, "errands", True)))
+    if not isinstance(data, list):
+        raise SchemaProblem("errands", f"expected a mapping or a list of mappings, got {type(data).__name__}",
+                            "give things, asks and requests, or a list of such groups")
+    return tuple(Errands.from_dict(item, f"errands[{i}]") for i, item in enumerate(data))
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ about 'it' (still here, since the user's own back is the context), so the frame 
 weighs on both sides alike and what tells them apart is the subject. Likewise each remedy the
 pack names is learned asked about ('would a massage help') and sent on an errand ('book me a
 massage'), which another kind of assistant does; likewise the body parts the article names, asked
-about as causes ('can the kidneys cause back spasms') and as trivia ('what are the kidneys made of'). The pack's other examples
-and its red-flag descriptions are in the domain too; its off-topic requests are not.
+about as causes ('can the kidneys cause back spasms') and as trivia ('what is the function of the
+kidneys'). Whose back it is counts: 'my mum's back' is still here, 'my dog's back' is not. The
+pack's other examples and its red-flag descriptions are in the domain too; its off-topic requests
+are not.
 """
 
 from __future__ import annotations
@@ -49,13 +51,16 @@ def contrast_pairs(pack: KnowledgePack, texts: list[str]) -> tuple[list[str], li
 
 def errand_pairs(pack: KnowledgePack) -> tuple[list[str], list[str]]:
     """Every thing of each group, asked about (in the domain) and in a request (elsewhere)."""
-    asked = [ask.format(thing) for group in pack.errands for ask in group.asks for thing in group.things]
-    sent = [request.format(thing) for group in pack.errands for request in group.requests for thing in group.things]
+    asked = [normalize(ask.replace("{}", thing)) for group in pack.errands for ask in group.asks
+             for thing in group.things]
+    sent = [normalize(request.replace("{}", thing)) for group in pack.errands for request in group.requests
+            for thing in group.things]
     return asked, sent
 
 
 def _swap(text: str, span: tuple[int, int], subject: str) -> str:
-    return " ".join(f"{text[:span[0]]}{subject}{text[span[1]:]}".split())
+    # The subject is written as the pack writes it ('my dog's back'); questions come normalized.
+    return normalize(f"{text[:span[0]]} {subject} {text[span[1]:]}")
 
 
 class DomainGate:

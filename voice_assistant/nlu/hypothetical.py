@@ -30,16 +30,24 @@ def supposed_spans(normalized: str, clause_starts: tuple[int, ...] = ()) -> list
         if marker.group("plain") and not _WOULD.search(normalized):
             continue
         found = _CONSEQUENCE.search(normalized, marker.end())
-        ends = [found.start() if found else len(normalized), *(s for s in clause_starts if s > marker.end())]
-        spans.append((marker.start(), min(ends)))
+        # A mark ends it only once it has supposed something: 'what if, hypothetically, i lost my
+        # balance' and 'if i, um, lost my balance' run on past their first comma.
+        ends = [s for s in clause_starts if len(_MARKER.sub(" ", normalized[marker.end():s]).split()) >= 2]
+        spans.append((marker.start(), min([found.start() if found else len(normalized), *ends])))
     return spans
 
 
-def with_consequences(spans: list[tuple[int, int]], clause_starts: tuple[int, ...], length: int
+def with_consequences(normalized: str, spans: list[tuple[int, int]], clause_starts: tuple[int, ...]
                       ) -> list[tuple[int, int]]:
-    """Each supposition with the rest of its clause, its consequence ('would that be bad' says
-    nothing of its own): what is read past when looking for what the sentence reports."""
-    return [(start, min([s for s in clause_starts if s > end] or [length])) for start, end in spans]
+    """Each supposition that ends at its consequence, with the rest of that clause ('would that be
+    bad' says nothing of its own): what is read past when looking for what the sentence reports.
+    One that ends where a new clause starts keeps its span."""
+    extended = []
+    for start, end in spans:
+        if _CONSEQUENCE.match(normalized, end):
+            end = min([s for s in clause_starts if s > end] or [len(normalized)])
+        extended.append((start, end))
+    return extended
 
 
 def supposed(span: tuple[int, int], spans: list[tuple[int, int]]) -> bool:

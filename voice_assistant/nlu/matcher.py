@@ -28,9 +28,9 @@ or by meaning; either one warns.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -179,13 +179,7 @@ class Matcher:
 
     def _normalized(self, text: str) -> tuple[str, tuple[int, ...]]:
         """The text normalized and spelled right, and where its clauses start."""
-        raw, starts = normalize_clauses(text, self.pack.confusions)
-        if not starts:
-            return self._speller.correct(raw), ()
-        clauses = [self._speller.correct(raw[a:b].strip()) for a, b in zip((0, *starts), (*starts, len(raw)))]
-        clauses = [clause for clause in clauses if clause]
-        lengths = list(itertools.accumulate(len(clause) + 1 for clause in clauses[:-1]))
-        return " ".join(clauses), tuple(lengths)
+        return normalize_clauses(text, self.pack.confusions, self._speller.correct)
 
     def match(self, text: str) -> Match:
         normalized, clause_starts = self._normalized(text)
@@ -201,10 +195,10 @@ class Matcher:
         if not flags and self.meaning is not None:
             # Read past what is only supposed: the whole sentence reads likeliest as its supposition
             # ('if i lost my balance would that be bad also my arms feel like jelly').
-            by_meaning = self._symptoms_by_meaning(
-                normalized, with_consequences(supposed, clause_starts, len(normalized)))
+            by_meaning = self._symptoms_by_meaning(normalized, with_consequences(normalized, supposed, clause_starts))
             flags = self._reported(by_meaning, supposed)
             if not flags and supposed:
+                # Read all of it again only to tell a supposed red flag (the warning signs) from none.
                 by_meaning = self._symptoms_by_meaning(normalized)
         if not flags and (by_pattern or by_meaning) and self.pack.warning_signs:
             # Only supposed ('if i lost my balance would that be bad'): a question about the warning signs.
@@ -283,7 +277,7 @@ class Matcher:
         """The red flags reported, not only supposed ('if i lost my balance would that be bad')."""
         return tuple(hit for hit in flags if not is_supposed(hit.span, supposed))
 
-    def _symptoms_by_meaning(self, normalized: str, passed_over: list[tuple[int, int]] = ()
+    def _symptoms_by_meaning(self, normalized: str, passed_over: Sequence[tuple[int, int]] = ()
                              ) -> tuple[RedFlagHit, ...]:
         """Red flags by meaning, reading no clause that starts inside ``passed_over``."""
         s = self.settings

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 #: Longest text considered; a question is never this long, and capping keeps
 #: matching time bounded for pasted essays.
@@ -74,10 +74,14 @@ def normalize(text: str, confusions: Mapping[str, str] | None = None) -> str:
 _CLAUSE_MARK = re.compile(r"[,;:.!?]+(?=\s|$)")
 
 
-def normalize_clauses(text: str, confusions: Mapping[str, str] | None = None) -> tuple[str, tuple[int, ...]]:
-    """``text`` normalized clause by clause (at its commas and stops), and where each clause after the
-    first starts in the result: normalizing drops the marks, and with them where a thought ends."""
-    pieces = [piece for piece in (normalize(part, confusions) for part in _CLAUSE_MARK.split(text)) if piece]
+def normalize_clauses(text: str, confusions: Mapping[str, str] | None = None,
+                      correct: Callable[[str], str] = lambda clause: clause) -> tuple[str, tuple[int, ...]]:
+    """``text`` normalized clause by clause (at its commas and stops), each then put right by
+    ``correct`` (a speller), and where each clause after the first starts in the result:
+    normalizing drops the marks, and with them where a thought ends."""
+    text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
+    pieces = [correct(normalize(part, confusions)) for part in _CLAUSE_MARK.split(text)]
+    pieces = [piece for piece in pieces if piece]
     starts, offset = [], 0
     for piece in pieces[:-1]:
         offset += len(piece) + 1

@@ -128,8 +128,9 @@ class Speller:
         a real word is never repaired into a symptom ('two storeys' is not 'two stones')."""
         if word in self.known_words:
             return True
-        return any(word.endswith(ending) and word[:-len(ending)] + restored in self.known_words
-                   for ending, restored in _ENDINGS)
+        # A stem of four letters or more: the dictionary lists many short names and acronyms ('bac').
+        return any(word.endswith(ending) and len(word) - len(ending) >= 4
+                   and word[:-len(ending)] + restored in self.known_words for ending, restored in _ENDINGS)
 
     def _join_sound_alikes(self, words: list[str]) -> list[str]:
         out: list[str] = []

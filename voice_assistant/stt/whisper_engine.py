@@ -150,7 +150,7 @@ class WhisperRecognizer(Recognizer):
             condition_on_previous_text=False, without_timestamps=True, temperature=0.0,
             vad_filter=False, no_speech_threshold=None, log_prob_threshold=None,
             max_new_tokens=max_new_tokens)
-        kept, logprobs = [], []
+        kept, logprobs, capped = [], [], False
         for segment in segments:
             if self._is_silence(segment.no_speech_prob, segment.avg_logprob):
                 log.debug("dropped %r (no speech %.2f, log-probability %.2f)", segment.text,
@@ -158,9 +158,10 @@ class WhisperRecognizer(Recognizer):
                 continue
             kept.append(segment.text.strip())
             logprobs.append(segment.avg_logprob)
+            capped = capped or len(segment.tokens) >= max_new_tokens
         text = " ".join(word for word in " ".join(kept).split())
         if max_new_tokens <= MAX_NEW_TOKENS:  # one question (a recording may say a sentence twice)
-            text = collapse_repeats(text)
+            text = collapse_repeats(text, cut_off=capped)
         confidence = math.exp(sum(logprobs) / len(logprobs)) if logprobs else 0.0
         return Transcript(text, round(confidence, 3))
 
@@ -184,7 +185,8 @@ class WhisperRecognizer(Recognizer):
             suppress_tokens=self._suppressed)[0]
         tokens = [t for t in result.sequences_ids[0] if t < self._tokenizer.eot]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)  # as faster-whisper recovers it
-        text = collapse_repeats(" ".join(self._tokenizer.decode(tokens).split()))
+        text = collapse_repeats(" ".join(self._tokenizer.decode(tokens).split()),
+                                cut_off=len(tokens) >= MAX_NEW_TOKENS)
         if self._is_silence(result.no_speech_prob, avg_logprob):
             log.debug("dropped %r (no speech %.2f, log-probability %.2f)", text, result.no_speech_prob, avg_logprob)
             return Transcript("")

@@ -40,6 +40,8 @@ def length_scale(settings: VoiceSettings, natural_wpm: float = NATURAL_WORDS_PER
     it is read off the measured curve (straight on past its ends), so that 'slower' lengthens
     speech by the same step espeak-ng does."""
     wanted = natural_wpm / (settings.words_per_minute * settings.rate)
+    if len(curve) < 2 or any(b[0] <= a[0] or b[1] <= a[1] for a, b in zip(curve, curve[1:])):
+        raise ValueError("a length-by-scale curve needs two points or more, both columns rising")
     scales, lengths = zip(*curve)
     if wanted < lengths[0]:
         (s0, l0), (s1, l1) = curve[0], curve[1]

@@ -7,6 +7,7 @@ import pytest
 
 from voice_assistant.nlu.hypothetical import supposed_spans, with_consequences
 from voice_assistant.nlu.normalize import MAX_CHARS, normalize, normalize_clauses
+from voice_assistant.nlu.redflags import animal_spans
 
 
 def test_clauses_are_normalized_one_by_one_and_their_starts_kept():
@@ -50,3 +51,12 @@ def test_what_is_read_past_is_the_supposition_and_its_consequence_clause():
     # A supposition that a new clause ends has no consequence in it to read past.
     text, starts = normalize_clauses("what if my legs went weak, also my arms feel like jelly")
     assert with_consequences(text, supposed_spans(text, starts), starts) == [(0, starts[0])]
+
+
+def test_an_animal_s_clause_runs_from_it_to_the_next_mark_or_joining_word():
+    text = "my dog got hit by a car and i can not feel my leg"
+    assert animal_spans(text) == [(0, text.index("and i"))]
+    text, starts = normalize_clauses("My cat fell, I fell too")
+    assert animal_spans(text, starts) == [(0, starts[0])]
+    assert animal_spans("i tripped over the dog") == []            # the dog is not who the clause is about
+    assert animal_spans("so the old horse went lame") == [(3, len("so the old horse went lame"))]

@@ -186,3 +186,18 @@ def test_a_report_in_nearly_a_flags_own_words_warns_though_another_reading_is_li
     """Recall first: close to one of a red flag's descriptions, and not unlikely, is enough."""
     match = matcher.match(text)
     assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match
+
+
+@pytest.mark.parametrize("text", ["my dog got hit by a car, what should I do?",
+                                  "my cat fell off the balcony and is limping"])
+def test_an_animal_s_accident_is_no_warning(matcher, text):
+    assert matcher.match(text).kind != "red_flag", matcher.match(text)
+
+
+@pytest.mark.parametrize("text, flag", [
+    ("I tripped over the dog and now I can't feel my left leg", "loss_of_feeling_in_limb"),  # not the subject
+    ("my dog is fine but I fell off a ladder", "severe_pain_after_accident"),              # the next clause is mine
+])
+def test_an_animal_in_the_sentence_does_not_hide_the_person_s_red_flag(matcher, text, flag):
+    match = matcher.match(text)
+    assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match

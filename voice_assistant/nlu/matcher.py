@@ -44,7 +44,8 @@ from voice_assistant.nlu.hypothetical import supposed_spans, with_consequences
 from voice_assistant.nlu.meaning import MeaningScorer
 from voice_assistant.nlu.normalize import normalize, normalize_clauses, stem, without_spans
 from voice_assistant.nlu.negation import denial_spans, symptom_words
-from voice_assistant.nlu.redflags import RedFlagHit, explained_flags, find_red_flags, reassurance_spans
+from voice_assistant.nlu.redflags import (RedFlagHit, animal_spans, explained_flags, find_red_flags,
+                                          reassurance_spans)
 from voice_assistant.nlu.semantic import Encoder
 from voice_assistant.nlu.spelling import Speller, english_words
 
@@ -186,7 +187,9 @@ class Matcher:
         if not normalized:
             return Match("decline", None, 0.0, normalized)
         supposed = supposed_spans(normalized, clause_starts)
-        by_pattern = find_red_flags(self.pack, normalized)
+        # An animal's symptoms are not a person's: never a warning, nor a question about the signs.
+        animals = animal_spans(normalized, clause_starts)
+        by_pattern = self._reported(find_red_flags(self.pack, normalized), animals)
         flags = self._reported(by_pattern, supposed)
         command = None if flags else match_command(normalized)
         if command is not None:
@@ -195,11 +198,12 @@ class Matcher:
         if not flags and self.meaning is not None:
             # Read past what is only supposed: the whole sentence reads likeliest as its supposition
             # ('if i lost my balance would that be bad also my arms feel like jelly').
-            by_meaning = self._symptoms_by_meaning(normalized, with_consequences(normalized, supposed, clause_starts))
+            by_meaning = self._symptoms_by_meaning(
+                normalized, [*with_consequences(normalized, supposed, clause_starts), *animals])
             flags = self._reported(by_meaning, supposed)
             if not flags and supposed:
                 # Read all of it again only to tell a supposed red flag (the warning signs) from none.
-                by_meaning = self._symptoms_by_meaning(normalized)
+                by_meaning = self._symptoms_by_meaning(normalized, animals)
         if not flags and (by_pattern or by_meaning) and self.pack.warning_signs:
             # Only supposed ('if i lost my balance would that be bad'): a question about the warning signs.
             return Match("answer", self.pack.warning_signs, 0.9, normalized, topic=self.pack.warning_signs)
@@ -272,10 +276,11 @@ class Matcher:
         return self.meaning.elsewhere(question) >= self.settings.elsewhere_threshold
 
     @staticmethod
-    def _reported(flags: tuple[RedFlagHit, ...] | list[RedFlagHit], supposed: list[tuple[int, int]]
+    def _reported(flags: tuple[RedFlagHit, ...] | list[RedFlagHit], passed_over: list[tuple[int, int]]
                   ) -> tuple[RedFlagHit, ...]:
-        """The red flags reported, not only supposed ('if i lost my balance would that be bad')."""
-        return tuple(hit for hit in flags if not is_supposed(hit.span, supposed))
+        """The red flags that start outside ``passed_over``: reported, not only supposed ('if i lost my
+        balance would that be bad'), and the person's own, not an animal's."""
+        return tuple(hit for hit in flags if not is_supposed(hit.span, passed_over))
 
     def _symptoms_by_meaning(self, normalized: str, passed_over: Sequence[tuple[int, int]] = ()
                              ) -> tuple[RedFlagHit, ...]:

@@ -102,5 +102,28 @@ def explained_flags(pack: KnowledgePack, normalized: str) -> frozenset[str]:
     return frozenset(explained)
 
 
+#: An animal as the one a clause speaks of ('my dog got hit by a car', 'the cat fell off the balcony'):
+#: its symptoms are not a person's, and the article is about people. 'I tripped over the dog and can
+#: not feel my leg' is still the speaker's.
+_ANIMAL_SUBJECT = re.compile(r"\b(my|our|the|his|her|their|a)\s(\w+\s)?(dog|cat|puppy|kitten|horse|pony|pet|"
+                             r"rabbit|hamster|bird|budgie|parrot|guinea pig|goat|sheep|cow)s?\b")
+_CLAUSE_OPENING = re.compile(r"(?:^|\b(?:and|but|so|because|then|also)\s)")
+
+
+def animal_spans(normalized: str, clause_starts: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+    """Spans of clauses that open on an animal: from it to the clause's end (the next mark or
+    joining word, or the end of the text)."""
+    spans = []
+    for found in _ANIMAL_SUBJECT.finditer(normalized):
+        opening = [m.end() for m in _CLAUSE_OPENING.finditer(normalized, 0, found.start() + 1)]
+        opening += [start for start in clause_starts if start <= found.start()]
+        if max(opening, default=-1) != found.start():
+            continue  # not the clause's subject ('i tripped over the dog')
+        ends = [start for start in clause_starts if start > found.start()]
+        ends += [m.start() for m in _CLAUSE_OPENING.finditer(normalized, found.end()) if m.start() > found.end()]
+        spans.append((found.start(), min(ends, default=len(normalized))))
+    return spans
+
+
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]

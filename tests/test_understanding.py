@@ -157,6 +157,7 @@ def test_without_an_encoder_the_assistant_says_so_and_answers_by_words(monkeypat
     "what if one side of my body went numb, would that be bad",
     "say my legs went weak, should I worry",
     "hypothetically, if I couldn't feel my foot would that be a problem",
+    "if I ever wet myself with a back spasm, is that serious",
 ])
 def test_a_red_flag_only_supposed_gets_the_warning_signs(matcher, text):
     """A supposition names a symptom without reporting it: the answer is the warning signs, which say

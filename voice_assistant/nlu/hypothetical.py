@@ -2,9 +2,9 @@
 
 "If I lost my balance, would that be bad?" names a red flag without reporting it, and the
 answer it wants is the warning signs (which themselves say to get help if you have one).
-A supposition is marked by 'what if', 'suppose', 'imagine', 'hypothetically', or a sentence
-that opens with 'say'; a plain 'if' (or 'in case') supposes only with the 'would' of an unreal
-condition, so "if I stand up I lose my balance, what do I do" (what happens to me) still warns.
+A supposition is marked by 'what if', 'suppose', 'imagine', 'hypothetically', 'if I ever', or a
+sentence that opens with 'say'; a plain 'if' (or 'in case') supposes only with the 'would' of an
+unreal condition, so "if I stand up I lose my balance, what do I do" (what happens to me) still warns.
 The supposition runs from its marker to the end of its clause: the consequence ('would that be
 bad'), a new question, the next clause (where a comma or stop was), or the end.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-_ALWAYS = r"what if|suppose|supposing|imagine|hypothetically|^say"
+_ALWAYS = r"what if|suppose|supposing|imagine|hypothetically|^say|if (?:i|you|we|he|she|they) ever"
 _WITH_WOULD = r"if|in case"
 _MARKER = re.compile(rf"(?:{_ALWAYS})\b|\b(?P<plain>{_WITH_WOULD})\b")
 _WOULD = re.compile(r"\b(would|wud)\b")

@@ -202,3 +202,13 @@ def test_an_animal_s_accident_is_no_warning(matcher, text):
 def test_an_animal_in_the_sentence_does_not_hide_the_person_s_red_flag(matcher, text, flag):
     match = matcher.match(text)
     assert match.kind == "red_flag" and flag in {hit.flag_id for hit in match.red_flags}, match
+
+
+@pytest.mark.parametrize("text, warns", [
+    ("I'm leaking a bit down there since the spasm", True),
+    ("I've had a couple of little accidents downstairs since my back went", True),
+    ("there was a leak downstairs in the kitchen", False),       # the house's, not the bladder's
+])
+def test_down_there_is_the_bladder_and_bowel(matcher, text, warns):
+    match = matcher.match(text)
+    assert (match.kind == "red_flag" and "bladder_or_bowel_control" in {h.flag_id for h in match.red_flags}) == warns, match

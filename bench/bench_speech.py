@@ -23,7 +23,7 @@ real-time factor; then load time and peak memory. Not a test: the figures go
 to README and REPORT.
 
 ``--engine whisper`` measures Whisper tiny.en instead (each worker gets its share of the cores);
-``BENCH_WHISPER_PROMPT=titles|scope|none`` picks its decoding prompt (WhisperSettings.prompt_style),
+``BENCH_WHISPER_PROMPT=titles|flags|scope|none`` picks its decoding prompt (WhisperSettings.prompt_style),
 ``BENCH_WHISPER_WINDOW=SECONDS|None`` the window a question is encoded in (None: Whisper's 30 s).
 The ``joe`` voice is Piper's neural en_US-joe-medium, the nearest to a person of the voices here.
 

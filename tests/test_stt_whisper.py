@@ -14,7 +14,8 @@ from voice_assistant.nlu.spoken import interpret
 from voice_assistant.stt.selection import (find_whisper_model, looks_like_whisper_model, packaged_whisper_model,
                                            whisper_model_candidates)
 from voice_assistant.stt.base import Transcript
-from voice_assistant.stt.whisper_engine import WINDOW_SECONDS, WhisperRecognizer, WhisperSettings, window_features
+from voice_assistant.stt.whisper_engine import (PROMPT_STYLES, WINDOW_SECONDS, WhisperRecognizer, WhisperSettings,
+                                               domain_prompt, window_features)
 
 RATE = 16000
 
@@ -195,3 +196,11 @@ def test_a_short_window_has_the_features_of_the_whole_padded_window(whisper, voi
     frames = int(3.5 * RATE) // extractor.hop_length
     whole = extractor(samples, padding=int(WINDOW_SECONDS * RATE))[:, :frames]
     np.testing.assert_allclose(window_features(extractor, samples, frames, RATE), whole, atol=1e-5)
+
+
+def test_each_prompt_style_says_what_it_names(pack):
+    prompts = {style: domain_prompt(pack, style) for style in PROMPT_STYLES}
+    assert prompts["none"] is None
+    assert all(entry.title in prompts["titles"] for entry in pack.entries if entry.group != "info")
+    assert prompts["flags"].startswith(prompts["titles"][:-len(" Next. Repeat. Stop. Slower. Faster.")])
+    assert all(flag.name in prompts["flags"] and flag.name not in prompts["titles"] for flag in pack.red_flags)

@@ -71,18 +71,20 @@ class WhisperSettings:
     window_retry_below: float = 0.5
 
 
-PROMPT_STYLES = ("titles", "scope", "none")
+PROMPT_STYLES = ("titles", "flags", "scope", "none")
 
 
 def domain_prompt(pack: KnowledgePack, style: str = "titles") -> str | None:
     """The decoding prompt in the pack's own words: Whisper leans towards the words it has just 'seen'.
 
-    ``titles``: every topic's title, and the commands; ``scope``: the pack's one-line scope and the
-    commands; ``none``: no prompt. Compared with bench/bench_speech.py (README's engine section)."""
+    ``titles``: every topic's title, and the commands; ``flags``: the same and the warning signs'
+    names; ``scope``: the pack's one-line scope and the commands; ``none``: no prompt. Compared with
+    bench/bench_speech.py (README's engine section)."""
     commands = "Next. Repeat. Stop. Slower. Faster."
-    if style == "titles":
+    if style in ("titles", "flags"):
         titles = ", ".join(entry.title for entry in pack.entries if entry.group != "info")
-        return f"Questions about {pack.title.lower()}: {titles}. {commands}"
+        flags = f" Warning signs: {', '.join(flag.name for flag in pack.red_flags)}." if style == "flags" else ""
+        return f"Questions about {pack.title.lower()}: {titles}.{flags} {commands}"
     if style == "scope":
         return f"A person with {pack.title.lower()} asks about {' '.join(pack.scope.split())}. {commands}"
     return None

@@ -88,3 +88,14 @@ def test_red_flag_then_answer_to_the_other_question(dialogue, pack):
 def test_opening_has_disclaimer_then_a_short_welcome(dialogue, pack):
     assert dialogue.opening().chunks == (pack.disclaimer, pack.welcome)
     assert len(pack.welcome.split()) < len(pack.greeting.split()) and "help" in pack.welcome
+
+
+def test_a_task_is_declined_and_a_call_for_help_is_told_how(dialogue, pack):
+    tasks = next(decline for decline in pack.declines if decline.id == "tasks")
+    for utterance in ("call an ambulance", "could you set a timer for my ice pack", "please turn the heating up",
+                      "book me a massage for my back"):
+        reply, _ = dialogue.step(DialogueState(), utterance)
+        assert (reply.kind, reply.intent) == ("decline", "tasks"), utterance
+        assert reply.text.startswith(tasks.answer) and "emergency number" in reply.text
+    reply, _ = dialogue.step(DialogueState(), "play it again")   # a command first, though 'play' opens tasks
+    assert reply.kind == "command"

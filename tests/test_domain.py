@@ -139,3 +139,31 @@ def test_an_errand_with_a_remedy_is_declined(matcher, text):
 def test_asking_about_a_remedy_is_still_answered(matcher, text, intent):
     match = matcher.match(text)
     assert (match.kind, match.intent) == ("answer", intent), match
+
+
+def test_rivals_are_read_as_someone_s_part_of_one_or_two():
+    pack = from_yaml(PACK.replace("    others: [my knee]\n", "    others: [my knee]\n    rivals: [knee, ankle]\n"))
+    subject = pack.other_subjects[1]
+    assert subject.rival_named("my knees hurt")
+    assert subject.rival_named("a sprained ankle")          # one word may come between
+    assert not subject.rival_named("my knee hurts and so does my back")   # names the subject too
+    assert not subject.rival_named("are knee to chest stretches any good")  # a part named in passing
+    assert pack.other_subjects[0].rivals is None
+    with pytest.raises(KnowledgeError, match=r"other_subjects\[1\]\.rivals"):
+        from_yaml(PACK.replace("    others: [my knee]\n", "    others: [my knee]\n    rivals: [[knee]]\n"))
+
+
+@pytest.mark.parametrize("text, kind, intent", [
+    ("my knee hurts when I walk up stairs, should I put heat on it", "decline", "off_topic"),
+    ("got a cramp in my calf, how do I make it stop", "decline", "off_topic"),   # a cramp, but the calf's
+    ("what's good for carpal tunnel in my right hand", "decline", "off_topic"),
+    ("I hurt my knee last week and now my back is in spasm, heat or ice?", "answer", "relief_compresses"),
+    ("can a her knee ated disc cause spasms", "answer", "cause_spine_problems"),  # a recognizer's 'herniated'
+])
+def test_a_body_part_the_article_never_names_is_another_subject(matcher, text, kind, intent):
+    match = matcher.match(text)
+    assert (match.kind, match.intent) == (kind, intent), match
+
+
+def test_a_red_flag_in_a_rival_part_still_warns(matcher):
+    assert matcher.match("my hand has gone completely numb").kind == "red_flag"

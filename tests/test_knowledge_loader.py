@@ -165,3 +165,12 @@ def test_warning_signs_names_a_real_entry(tmp_path):
     data["warning_signs"] = "danger_list"
     message = _error(tmp_path, yaml.safe_dump(data))
     assert "warning_signs" in message and "no entry 'danger_list'" in message
+
+
+def test_only_a_decline_known_by_its_openings_may_have_no_examples(tmp_path):
+    data = yaml.safe_load(GOOD)
+    tasks = next(d for d in data["declines"] if d["id"] == "tasks")
+    assert tasks["examples"] == [] and tasks["openings"]
+    del tasks["openings"]
+    index = data["declines"].index(tasks)
+    assert f"declines[{index}].examples" in _error(tmp_path, yaml.safe_dump(data))

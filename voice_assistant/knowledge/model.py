@@ -180,14 +180,19 @@ class Decline:
     examples: tuple[str, ...]
     keywords: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
+    #: Verbs that, opening a request, ask for a task done ('set a timer', 'book me a massage'):
+    #: whatever the request names, this decline is the reply.
+    openings: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "decline") -> "Decline":
-        data = _mapping(data, path, {"id", "answer", "examples"}, {"keywords", "phrases"})
+        data = _mapping(data, path, {"id", "answer", "examples"}, {"keywords", "phrases", "openings"})
+        # A decline known by its openings alone may have no examples.
         return cls(_ident(data["id"], f"{path}.id"), _text(data["answer"], f"{path}.answer"),
-                   _text_list(data["examples"], f"{path}.examples"),
+                   _text_list(data["examples"], f"{path}.examples", allow_empty="openings" in data),
                    _text_list(data.get("keywords", []), f"{path}.keywords", allow_empty=True),
-                   _text_list(data.get("phrases", []), f"{path}.phrases", allow_empty=True))
+                   _text_list(data.get("phrases", []), f"{path}.phrases", allow_empty=True),
+                   _text_list(data.get("openings", []), f"{path}.openings", allow_empty=True))
 
 
 @dataclass(frozen=True)
@@ -232,16 +237,32 @@ class OtherSubject:
     #: A question that names the subject so is about it, whatever the domain gate reads; false for
     #: a word with other senses and owners ('the back door', 'my dog's back').
     decisive: bool = True
+    #: Words that name another subject outright (body parts the article never speaks of): a question
+    #: that names one of them and not this subject is about that one ('my knee hurts, should i put
+    #: heat on it'), whatever else it shares with the pack ('a cramp in my calf').
+    rivals: re.Pattern[str] | None = None
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "other_subject") -> "OtherSubject":
-        data = _mapping(data, path, {"pattern", "others"}, {"same", "decisive"})
+        data = _mapping(data, path, {"pattern", "others"}, {"same", "decisive", "rivals"})
         same = _text_list(data["same"], f"{path}.same") if "same" in data else cls.same
+        rivals = None
+        if "rivals" in data:
+            words = _text_list(data["rivals"], f"{path}.rivals")
+            # Someone's or some one part, of one or of two ('my knee', 'a sprained ankle', 'my
+            # right hand', 'his knees'); not a part named in passing ('knee to chest stretches', 'on
+            # the other hand').
+            rivals = re.compile(r"\b(my|a|an|the|his|her|their|our)( (?!other\b)\w+)? ("
+                                + "|".join(re.escape(word) for word in words) + r")s?\b")
         decisive = data.get("decisive", True)
         if not isinstance(decisive, bool):
             raise SchemaProblem(f"{path}.decisive", f"expected true or false, got {decisive!r}", "write true or false")
         return cls(_regex(data["pattern"], f"{path}.pattern"), _text_list(data["others"], f"{path}.others"), same,
-                   decisive)
+                   decisive, rivals)
+
+    def rival_named(self, text: str) -> bool:
+        """Whether the text names a rival subject and not this one."""
+        return bool(self.rivals and self.rivals.search(text) and not self.pattern.search(text))
 
 
 @dataclass(frozen=True)

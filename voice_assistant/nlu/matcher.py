@@ -68,6 +68,10 @@ _QUESTION = re.compile(rf"(^|\b(and|but|so|also|then|please)\s)({_QUESTION_WORDS
 # ('i can still feel my legs fine [so] what is causing this').
 _QUESTION_WORD = re.compile(rf"\b({_QUESTION_WORDS}|is that)\b")
 
+# What comes before the verb of a request: 'please', 'hey', 'can you', 'i want you to'.
+_OPENING = re.compile(r"^((please|hey|hi|okay|ok|so|now|um|uh|erm|just|quickly|can you|could you|would you|"
+                      r"will you|i want you to|i need you to|go and) )+")
+
 #: Weight of a word met only in a candidate's example phrasings; curated keywords weigh 1.
 EXAMPLE_WORD_WEIGHT = 0.35
 
@@ -156,6 +160,7 @@ class Matcher:
         self._unknown_idf = sum(self._idf.values()) / max(1, len(self._idf))
         self._decline_phrases = [(re.compile(rf"\b{re.escape(normalize(p))}\b"), d.id)
                                  for d in pack.declines for p in d.phrases]
+        self._task_openings = [(normalize(verb), d.id) for d in pack.declines for verb in d.openings]
         self._example_norms = [[math.sqrt(sum(self._idf[t] ** 2 for t in ex)) or 1.0 for ex in c.examples]
                                for c in self._candidates]
         words = {w for c in self._candidates for ex in c.raw_examples for w in ex.split()}
@@ -208,7 +213,7 @@ class Matcher:
             # Only supposed ('if i lost my balance would that be bad'): a question about the warning signs.
             return Match("answer", self.pack.warning_signs, 0.9, normalized, topic=self.pack.warning_signs)
         if not flags:
-            out_of_scope = self._out_of_scope(normalized)
+            out_of_scope = self._out_of_scope(normalized) or self._task(normalized)
             if out_of_scope is not None:
                 return Match("decline", out_of_scope, 0.9, normalized)
         # Score what is left once the red-flag words are removed, so the
@@ -271,6 +276,8 @@ class Matcher:
         ('back spasm'; 'back' alone may be the back door's or the dog's), and the domain gate reads
         it as elsewhere. Sharing every word with the answers settles nothing: 'what do the kidneys
         do' and 'is a hot drink good for a cold' do."""
+        if any(subject.rival_named(question) for subject in self.pack.other_subjects):
+            return True
         if self.meaning is None or any(s.pattern.search(question) for s in self.pack.other_subjects if s.decisive):
             return False
         return self.meaning.elsewhere(question) >= self.settings.elsewhere_threshold
@@ -357,6 +364,15 @@ class Matcher:
             for found in pattern.finditer(normalized):
                 if _QUESTION_WORD.match(normalized, found.start()) or _QUESTION_WORD.search(normalized, 0, found.start()):
                     return ident
+        return None
+
+    def _task(self, normalized: str) -> str | None:
+        """The decline of a request for a task ('set a timer for my ice pack', 'could you book me a
+        massage'): it opens with one of that decline's verbs. Commands were heard before this."""
+        opening = _OPENING.sub("", normalized).split(maxsplit=1)
+        for verb, ident in self._task_openings:
+            if opening and opening[0] == verb:
+                return ident
         return None
 
     def title(self, entry_id: str) -> str:

@@ -35,6 +35,7 @@ def test_second_pack_loads_without_code_change(tmp_path):
     data["entries"] = data["entries"][:2]
     del data["question_forms"]  # optional; these name groups the two entries left do not have
     del data["warning_signs"]  # optional; it names an entry not kept
+    del data["phrasings"]  # optional; its folder is beside the shipped pack
     pack = load_pack(_write(tmp_path, yaml.safe_dump(data)))
     assert pack.id == "other_article" and len(pack.entries) == 2
 
@@ -174,3 +175,37 @@ def test_only_a_decline_known_by_its_openings_may_have_no_examples(tmp_path):
     del tasks["openings"]
     index = data["declines"].index(tasks)
     assert f"declines[{index}].examples" in _error(tmp_path, yaml.safe_dump(data))
+
+
+def _pack_with_phrasings(tmp_path: Path, phrasings: str) -> Path:
+    (tmp_path / "said").mkdir()
+    (tmp_path / "said" / "a.yaml").write_text(phrasings, encoding="utf-8")
+    return _write(tmp_path, GOOD.replace("\nphrasings: phrasings\n", "\n") + "\nphrasings: said\n")
+
+
+def test_phrasings_are_read_from_the_folder_the_pack_names(tmp_path):
+    pack = load_pack(_pack_with_phrasings(tmp_path, '- {text: "what sets it off", kind: answer, intent: causes_overview}\n'
+                                                    '- {text: "my leg is dead", kind: red_flag, intent: loss_of_feeling_in_limb,'
+                                                    ' category: plain}\n'))
+    assert pack.learned("answer", "causes_overview") == ("what sets it off",)
+    assert pack.learned("red_flag", "loss_of_feeling_in_limb") == ("my leg is dead",)
+    assert pack.learned("answer", "symptoms") == ()
+
+
+@pytest.mark.parametrize("phrasings, where, what", [
+    ('- {text: a, kind: answer, intent: causes_overview}\n- {text: b, kind: answer, intent: made_up}\n',
+     "a.yaml:2", "no answer 'made_up'"),
+    ('- {text: a, kind: answer, intent: causes_overview}\n- {text: b, kind: guess, intent: causes_overview}\n',
+     "a.yaml:2", "unknown kind 'guess'"),
+    ('- {text: a, kind: answer}\n', "a.yaml:1", "missing key 'intent'"),
+    ('text: a\n', "a.yaml:1", "expected a list of phrasings"),
+])
+def test_a_bad_phrasing_names_its_file_and_line(tmp_path, phrasings, where, what):
+    with pytest.raises(KnowledgeError) as info:
+        load_pack(_pack_with_phrasings(tmp_path, phrasings))
+    assert where in str(info.value) and what in str(info.value), info.value
+
+
+def test_a_missing_phrasings_folder_says_so(tmp_path):
+    message = _error(tmp_path, GOOD.replace("\nphrasings: phrasings\n", "\n") + "\nphrasings: nowhere\n")
+    assert "no folder" in message and "nowhere" in message

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from voice_assistant.knowledge import DEFAULT_PACK, load_pack
 
@@ -101,3 +102,18 @@ def test_red_flag_examples_trigger_their_own_flag(matcher, pack):
         for example in flag.examples:
             match = matcher.match(example)
             assert match.kind == "red_flag" and flag.id in {hit.flag_id for hit in match.red_flags}, example
+
+
+def test_phrasings_are_learned_from_and_share_nothing_with_a_test_set(pack):
+    """The labelled phrasings are training data: every test set must stay unseen by them, or a score on
+    it would be a score on what the matcher learned from."""
+    assert len(pack.phrasings) >= 1000 and {p.kind for p in pack.phrasings} >= {"answer", "red_flag", "decline"}
+
+    def key(text: str) -> str:
+        return " ".join(_words(text))
+
+    learned = {key(p.text) for p in pack.phrasings}
+    for path in sorted((ROOT / "tests" / "data").glob("*.yaml")):
+        shared = learned & {key(case["text"]) for case in yaml.safe_load(path.read_text(encoding="utf-8"))
+                            if isinstance(case, dict) and "text" in case}
+        assert not shared, (path.name, sorted(shared)[:5])

@@ -212,3 +212,15 @@ def test_an_animal_in_the_sentence_does_not_hide_the_person_s_red_flag(matcher, 
 def test_down_there_is_the_bladder_and_bowel(matcher, text, warns):
     match = matcher.match(text)
     assert (match.kind == "red_flag" and "bladder_or_bowel_control" in {h.flag_id for h in match.red_flags}) == warns, match
+
+
+@pytest.mark.parametrize("text, someone", [
+    ("there was a leak downstairs in the kitchen", False),   # the house's
+    ("keep falling over", True),                             # terse: whose goes without saying
+    ("things are coming out down there without me deciding", True),
+    ("blood in the pee and cramping", True),
+])
+def test_a_report_longer_than_a_few_words_names_whose_body(text, someone):
+    from voice_assistant.nlu.redflags import TERSE_REPORT_WORDS, names_someone
+    assert names_someone(text) == someone
+    assert len("keep falling over".split()) <= TERSE_REPORT_WORDS < len("there was a leak downstairs".split())

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from voice_assistant.errors import KnowledgeError
-from voice_assistant.knowledge.model import KnowledgePack, SchemaProblem
+from voice_assistant.knowledge.model import KnowledgePack, Phrasing, SchemaProblem
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,37 @@ MAX_PACK_BYTES = 2_000_000
 
 
 def load_pack(path: str | Path | None = None) -> KnowledgePack:
-    """Load and validate a pack; raise :class:`KnowledgeError` with file, line and key."""
+    """Load and validate a pack, and the labelled phrasings in the folder it names; raise
+    :class:`KnowledgeError` with file, line and key."""
     file = Path(path) if path is not None else DEFAULT_PACK
-    return from_yaml(_read_text(file), str(file))
+    pack = from_yaml(_read_text(file), str(file))
+    if not pack.phrasings_folder:
+        return pack
+    folder = file.parent / pack.phrasings_folder
+    if not folder.is_dir():
+        raise KnowledgeError(f"{file}: phrasings: no folder {folder}", "create it, or remove the key")
+    phrasings: list[Phrasing] = []
+    for part in sorted(folder.glob("*.yaml")):
+        phrasings += _phrasings(pack, _read_text(part), str(part))
+    log.debug("loaded %d phrasings from %s", len(phrasings), folder)
+    return pack.with_phrasings(tuple(phrasings))
+
+
+def _phrasings(pack: KnowledgePack, text: str, name: str) -> list[Phrasing]:
+    """One file of labelled phrasings: a list of {text, kind, intent, category}."""
+    root, data, lines = _parse(text, name)
+    if root is None:
+        return []
+    try:
+        if not isinstance(data, list):
+            raise SchemaProblem("", f"expected a list of phrasings, got {type(data).__name__}",
+                                "write a list of {text, kind, intent} mappings")
+        phrasings = [Phrasing.from_dict(item, f"[{i}]") for i, item in enumerate(data)]
+        pack.with_phrasings(tuple(phrasings))  # each names something the pack has
+    except SchemaProblem as exc:
+        raise KnowledgeError(f"{name}{_line_for(exc.path, lines)}: {exc.path or 'top level'}: {exc.message}",
+                             exc.hint) from None
+    return phrasings
 
 
 def from_yaml(text: str, name: str = "<text>") -> KnowledgePack:
@@ -43,6 +71,21 @@ def from_yaml(text: str, name: str = "<text>") -> KnowledgePack:
 
 
 def _from_yaml(text: str, name: str) -> KnowledgePack:
+    root, data, lines = _parse(text, name)
+    if root is None:
+        raise KnowledgeError(f"{name}: the file is empty", "a pack needs pack, disclaimer, greeting, "
+                             "emergency, red_flags and entries")
+    try:
+        pack = KnowledgePack.from_dict(data)
+    except SchemaProblem as exc:
+        line = _line_for(exc.path, lines)
+        raise KnowledgeError(f"{name}{line}: {exc.path}: {exc.message}", exc.hint) from None
+    log.debug("loaded pack %s from %s: %d entries", pack.id, name, len(pack.entries))
+    return pack
+
+
+def _parse(text: str, name: str) -> tuple[yaml.Node | None, object, dict[str, int]]:
+    """The YAML node tree, its data and the line of every key path; None for an empty file."""
     try:
         root = yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
@@ -55,8 +98,7 @@ def _from_yaml(text: str, name: str) -> KnowledgePack:
         raise KnowledgeError(f"{name}{line}: not valid YAML: {problem}",
                              "check indentation and quote text containing ': ' or '#'") from None
     if root is None:
-        raise KnowledgeError(f"{name}: the file is empty", "a pack needs pack, disclaimer, greeting, "
-                             "emergency, red_flags and entries")
+        return None, None, {}
     lines: dict[str, int] = {}
     _index_lines(root, "", lines, name, set())
     try:
@@ -64,13 +106,7 @@ def _from_yaml(text: str, name: str) -> KnowledgePack:
     except yaml.YAMLError as exc:  # e.g. a !!python tag that safe_load refuses
         raise KnowledgeError(f"{name}: not valid YAML: {str(exc).splitlines()[0]}",
                              "packs may use plain YAML only (no tags)") from None
-    try:
-        pack = KnowledgePack.from_dict(data)
-    except SchemaProblem as exc:
-        line = _line_for(exc.path, lines)
-        raise KnowledgeError(f"{name}{line}: {exc.path}: {exc.message}", exc.hint) from None
-    log.debug("loaded pack %s from %s: %d entries", pack.id, name, len(pack.entries))
-    return pack
+    return root, data, lines
 
 
 def _read_text(file: Path) -> str:

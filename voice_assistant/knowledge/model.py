@@ -8,7 +8,7 @@ Validation errors raise :class:`SchemaProblem` carrying the key path
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -241,28 +241,41 @@ class OtherSubject:
     #: that names one of them and not this subject is about that one ('my knee hurts, should i put
     #: heat on it'), whatever else it shares with the pack ('a cramp in my calf').
     rivals: re.Pattern[str] | None = None
+    #: ``rivals`` but the parts of a limb ('my knee', 'my hand': another subject for a question, but
+    #: numbness or weakness there is still a limb's, and may be a warning).
+    rivals_not_limbs: re.Pattern[str] | None = None
+    #: The red flags a limb's part may still report by meaning (numbness, weakness).
+    limb_flags: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: Any, path: str = "other_subject") -> "OtherSubject":
-        data = _mapping(data, path, {"pattern", "others"}, {"same", "decisive", "rivals"})
+        data = _mapping(data, path, {"pattern", "others"}, {"same", "decisive", "rivals", "limb_rivals",
+                                                                   "limb_flags"})
         same = _text_list(data["same"], f"{path}.same") if "same" in data else cls.same
-        rivals = None
-        if "rivals" in data:
-            words = _text_list(data["rivals"], f"{path}.rivals")
-            # Someone's or some one part, of one or of two ('my knee', 'a sprained ankle', 'my
-            # right hand', 'his knees'); not a part named in passing ('knee to chest stretches', 'on
-            # the other hand').
-            rivals = re.compile(r"\b(my|a|an|the|his|her|their|our)( (?!other\b)\w+)? ("
-                                + "|".join(re.escape(word) for word in words) + r")s?\b")
+        limbs = _text_list(data["limb_rivals"], f"{path}.limb_rivals") if "limb_rivals" in data else ()
+        others = _text_list(data["rivals"], f"{path}.rivals") if "rivals" in data else ()
+        rivals, rivals_not_limbs = _parts(others + limbs), _parts(others)
         decisive = data.get("decisive", True)
         if not isinstance(decisive, bool):
             raise SchemaProblem(f"{path}.decisive", f"expected true or false, got {decisive!r}", "write true or false")
         return cls(_regex(data["pattern"], f"{path}.pattern"), _text_list(data["others"], f"{path}.others"), same,
-                   decisive, rivals)
+                   decisive, rivals, rivals_not_limbs,
+                   _text_list(data["limb_flags"], f"{path}.limb_flags") if "limb_flags" in data else ())
 
-    def rival_named(self, text: str) -> bool:
-        """Whether the text names a rival subject and not this one."""
-        return bool(self.rivals and self.rivals.search(text) and not self.pattern.search(text))
+    def rival_named(self, text: str, limbs: bool = True) -> bool:
+        """Whether the text names a rival subject (``limbs``: counting a limb's parts) and not this one."""
+        rivals = self.rivals if limbs else self.rivals_not_limbs
+        return bool(rivals and rivals.search(text) and not self.pattern.search(text))
+
+
+def _parts(words: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Someone's or some one part, of one or of two ('my knee', 'a sprained ankle', 'my right hand',
+    'his knees'); not a part named in passing ('knee to chest stretches', 'on the other hand', 'down
+    my right hand side')."""
+    if not words:
+        return None
+    return re.compile(r"\b(my|a|an|the|his|her|their|our)( (?!other\b)\w+)? ("
+                      + "|".join(re.escape(word) for word in words) + r")s?\b(?! side)")
 
 
 @dataclass(frozen=True)
@@ -299,6 +312,27 @@ def _errand_groups(data: Any) -> tuple[Errands, ...]:
 
 
 @dataclass(frozen=True)
+class Phrasing:
+    """One way a person said something to the assistant, labelled with what they meant: more
+    examples to learn meaning from (``knowledge/phrasings/``), kept apart from the pack's own
+    examples so that their misheard words never become the speller's or a recognizer's vocabulary."""
+
+    text: str
+    kind: str
+    intent: str
+
+    KINDS = ("answer", "red_flag", "decline", "command")
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "phrasing") -> "Phrasing":
+        data = _mapping(data, path, {"text", "kind", "intent"}, {"category"})
+        kind = _text(data["kind"], f"{path}.kind")
+        if kind not in cls.KINDS:
+            raise SchemaProblem(f"{path}.kind", f"unknown kind {kind!r}", f"one of {', '.join(cls.KINDS)}")
+        return cls(_text(data["text"], f"{path}.text"), kind, _ident(data["intent"], f"{path}.intent"))
+
+
+@dataclass(frozen=True)
 class KnowledgePack:
     """Everything the assistant knows: entries, red flags, declines and fixed phrases."""
 
@@ -323,6 +357,9 @@ class KnowledgePack:
     #: The entry that lists the warning signs: the answer when a red flag is only supposed
     #: ('if i lost my balance would that be bad'); '' : a supposed red flag is matched like any question.
     warning_signs: str = ""
+    #: The folder of labelled phrasings (``phrasings``, relative to the pack file), and what it held.
+    phrasings_folder: str = ""
+    phrasings: tuple[Phrasing, ...] = ()
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -346,11 +383,26 @@ class KnowledgePack:
     def red_flag(self, flag_id: str) -> RedFlag:
         return next(flag for flag in self.red_flags if flag.id == flag_id)
 
+    def learned(self, kind: str, ident: str) -> tuple[str, ...]:
+        """The labelled phrasings of one entry, decline, red flag or command."""
+        return tuple(p.text for p in self.phrasings if p.kind == kind and p.intent == ident)
+
+    def with_phrasings(self, phrasings: tuple[Phrasing, ...]) -> "KnowledgePack":
+        """This pack with ``phrasings``, each checked to name an entry, decline or red flag it has
+        (a command's intent is the matcher's to know)."""
+        known = {"answer": {e.id for e in self.entries}, "decline": {d.id for d in self.declines},
+                 "red_flag": {f.id for f in self.red_flags}}
+        for i, phrasing in enumerate(phrasings):
+            if phrasing.kind in known and phrasing.intent not in known[phrasing.kind]:
+                raise SchemaProblem(f"[{i}].intent", f"no {phrasing.kind.replace('_', ' ')} '{phrasing.intent}'",
+                                    f"known: {', '.join(sorted(known[phrasing.kind]))}")
+        return replace(self, phrasings=phrasings, _by_id={})
+
     @classmethod
     def from_dict(cls, data: Any) -> "KnowledgePack":
         data = _mapping(data, "", {"pack", "disclaimer", "greeting", "emergency", "scope", "red_flags",
                                    "entries"}, {"declines", "confusions", "question_forms", "welcome",
-                                                "other_subjects", "errands", "warning_signs"})
+                                                "other_subjects", "errands", "warning_signs", "phrasings"})
         meta = _mapping(data["pack"], "pack", {"id", "title", "source", "language"}, set())
         red_flags = tuple(RedFlag.from_dict(item, f"red_flags[{i}]")
                           for i, item in enumerate(_list(data["red_flags"], "red_flags")))
@@ -385,6 +437,7 @@ class KnowledgePack:
             welcome=_text(data["welcome"], "welcome") if "welcome" in data else "", other_subjects=others,
             errands=_errand_groups(data.get("errands", [])),
             warning_signs=warning_signs,
+            phrasings_folder=_text(data["phrasings"], "phrasings") if "phrasings" in data else "",
         )
 
 

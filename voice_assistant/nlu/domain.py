@@ -72,20 +72,24 @@ class DomainGate:
 
     @classmethod
     def build(cls, pack: KnowledgePack, encoder: Encoder, stray_decline: str,
-              cache_dir: Path | None = None, model_key: str = "") -> "DomainGate | None":
-        """Fitted on the pack (embeddings and weights cached like the topic classifier's); None when
-        the pack names no subject to contrast."""
+              cache_dir: Path | None = None, model_key: str = "",
+              known: PhraseIndex | None = None) -> "DomainGate | None":
+        """Fitted on the pack (embeddings and weights cached like the topic classifier's; phrasings the
+        ``known`` index holds are not encoded again); None when the pack names no subject to contrast."""
         if not pack.other_subjects:
             return None
-        examples = [normalize(text, pack.confusions) for entry in pack.entries for text in entry.examples]
+        examples = [normalize(text, pack.confusions) for entry in pack.entries
+                    for text in (*entry.examples, *pack.learned("answer", entry.id))]
         placeheld, swapped = contrast_pairs(pack, examples)
         asked, sent = errand_pairs(pack)
         here = examples + placeheld + asked
-        here += [normalize(text, pack.confusions) for flag in pack.red_flags for text in flag.examples]
+        here += [normalize(text, pack.confusions) for flag in pack.red_flags
+                 for text in (*flag.examples, *pack.learned("red_flag", flag.id))]
         away = swapped + sent + [normalize(text, pack.confusions) for decline in pack.declines
-                          if decline.id == stray_decline for text in decline.examples]
+                                 if decline.id == stray_decline
+                                 for text in (*decline.examples, *pack.learned("decline", decline.id))]
         phrases = [(HERE, text) for text in here] + [(ELSEWHERE, text) for text in away]
-        index = PhraseIndex.build(encoder, [HERE, ELSEWHERE], phrases, cache_dir, model_key)
+        index = PhraseIndex.build(encoder, [HERE, ELSEWHERE], phrases, cache_dir, model_key, known)
         return cls(PhraseClassifier.fit(index, temperature=_TEMPERATURE, cache_dir=cache_dir, model_key=model_key))
 
     def elsewhere(self, vector: np.ndarray) -> float:

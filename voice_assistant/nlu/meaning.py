@@ -76,13 +76,13 @@ class MeaningScorer:
         labels = [ident for ident, _ in candidates] + [_FLAG + flag.id for flag in pack.red_flags]
         phrases = [(ident, normalize(text, pack.confusions)) for ident, texts in candidates for text in texts]
         phrases += [(_FLAG + flag.id, normalize(text, pack.confusions)) for flag in pack.red_flags
-                    for text in (*flag.examples, flag.name)]
+                    for text in (*flag.examples, *pack.learned("red_flag", flag.id), flag.name)]
         for intent, texts in (commands or {}).items():
             labels.append(_COMMAND + intent)
             phrases += [(_COMMAND + intent, text) for text in texts]
         self.index = PhraseIndex.build(encoder, labels, phrases, cache_dir, model_key)
         self.classifier = PhraseClassifier.fit(self.index, cache_dir=cache_dir, model_key=model_key)
-        self.domain = DomainGate.build(pack, encoder, stray_decline, cache_dir, model_key)
+        self.domain = DomainGate.build(pack, encoder, stray_decline, cache_dir, model_key, self.index)
         self._topics = np.array([not label.startswith((_FLAG, _COMMAND)) for label in labels])
         self._flags = [i for i, label in enumerate(labels) if label.startswith(_FLAG)]
         self._flag_words = _telling_words(pack)
@@ -199,7 +199,8 @@ class MeaningScorer:
 def _telling_words(pack: KnowledgePack) -> dict[str, frozenset[str]]:
     """Per red flag, the words of its descriptions that tell it apart: four letters or more, and
     used by fewer than three flags ('back', 'pain' and 'what' tell nothing)."""
-    words = {flag.id: {w for text in (*flag.examples, flag.name) for w in normalize(text, pack.confusions).split()
+    words = {flag.id: {w for text in (*flag.examples, *pack.learned("red_flag", flag.id), flag.name)
+                       for w in normalize(text, pack.confusions).split()
                        if len(w) >= 4} for flag in pack.red_flags}
     counts = Counter(word for found in words.values() for word in found)
     return {flag: frozenset(w for w in found if counts[w] < 3) for flag, found in words.items()}

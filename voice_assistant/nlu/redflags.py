@@ -125,5 +125,21 @@ def animal_spans(normalized: str, clause_starts: tuple[int, ...] = ()) -> list[t
     return spans
 
 
+# Whose body: a person, or a part or function of a body. A report longer than a few words names
+# one ('there was a leak downstairs in the kitchen' is the house's); a terse one may not ('keep
+# falling over', 'cannot stay upright').
+_SOMEONE = re.compile(r"\b(i|im|me|my|mine|myself|we|us|our|he|him|his|she|her|they|them|their|you|your|someone|"
+                      r"somebody|body|back|spine|legs?|arms?|foot|feet|hands?|side|face|bladder|bowels?|pee|wee|"
+                      r"urine|poo|poop|stool|toilet|loo|kidneys?|gallstones?|gallbladder|ribs?|groin|belly|tummy|"
+                      r"stomach|hips?|thighs?|knees?|toes?|fingers?)\b")
+TERSE_REPORT_WORDS = 4
+
+
+def names_someone(normalized: str) -> bool:
+    """Whether the text could report a body's symptom: it names a person or a part of a body, or it
+    is too terse to need to."""
+    return len(normalized.split()) <= TERSE_REPORT_WORDS or bool(_SOMEONE.search(normalized))
+
+
 def overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]

@@ -64,13 +64,22 @@ class PhraseIndex:
 
     @classmethod
     def build(cls, encoder: Encoder, labels: list[str], phrases: list[tuple[str, str]],
-              cache_dir: Path | None = None, model_key: str = "") -> "PhraseIndex":
-        """Embed ``phrases`` (or read them from ``cache_dir`` when the same model saw the same phrasings)."""
+              cache_dir: Path | None = None, model_key: str = "",
+              known: "PhraseIndex | None" = None) -> "PhraseIndex":
+        """Embed ``phrases`` (or read them from ``cache_dir`` when the same model saw the same
+        phrasings); a phrasing ``known`` holds already is not encoded again."""
         texts = [text for _, text in phrases]
         key = hashlib.sha256("\n".join([model_key, *texts]).encode()).hexdigest()[:20]
         cached = _read_cache(cache_dir, f"phrases-{key}", len(texts), encoder.dimension)
-        vectors = cached if cached is not None else encoder.encode(texts)
-        if cached is None:
+        if cached is not None:
+            vectors = cached
+        else:
+            # Many phrasings recur (a subject swapped in, the same request twice): each is encoded once.
+            found = {} if known is None else {text: vector for (_, text), vector in zip(known.phrases, known.vectors)}
+            unique = [text for text in dict.fromkeys(texts) if text not in found]
+            log.info("embedding %d phrasings (once; cached in %s)", len(unique), cache_dir)
+            found.update(zip(unique, encoder.encode(unique)))
+            vectors = np.stack([found[text] for text in texts]) if texts else np.zeros((0, encoder.dimension))
             _write_cache(cache_dir, f"phrases-{key}", vectors)
         return cls(labels, phrases, vectors)
 

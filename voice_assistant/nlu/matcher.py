@@ -170,8 +170,16 @@ class Matcher:
         self._decline_phrases = [(re.compile(rf"\b{re.escape(normalize(p))}\b"), d.id)
                                  for d in pack.declines for p in d.phrases]
         self._task_openings = [(normalize(verb), d.id) for d in pack.declines for verb in d.openings]
-        self._example_norms = [[math.sqrt(sum(self._idf[t] ** 2 for t in ex)) or 1.0 for ex in c.examples]
-                               for c in self._candidates]
+        # Every example phrasing, its candidate and its norm, and which examples hold each token: a
+        # question's few tokens then touch only the examples that share one (thousands of phrasings).
+        self._example_owner = np.array([i for i, c in enumerate(self._candidates) for _ in c.examples], dtype=np.int64)
+        self._example_norm = np.array([math.sqrt(sum(self._idf[t] ** 2 for t in ex)) or 1.0
+                                       for c in self._candidates for ex in c.examples])
+        holders: dict[str, list[int]] = {}
+        for row, example in enumerate(ex for c in self._candidates for ex in c.examples):
+            for token in example:
+                holders.setdefault(token, []).append(row)
+        self._holders = {token: np.array(rows, dtype=np.int64) for token, rows in holders.items()}
         # The pack's own words only: a labelled phrasing may be a recognizer's mishearing ('blatter').
         words = {w for e in (*pack.entries, *pack.declines) for ex in e.examples for w in normalize(ex).split()}
         words |= {w for flag in pack.red_flags for w in flag.pattern_words() if len(w) >= 4}
@@ -366,16 +374,18 @@ class Matcher:
         total = sum(weights.values())
         query_norm = math.sqrt(sum(w * w for w in weights.values()))
         known = [t for t in tokens if t in self._idf]
+        shared = np.zeros(len(self._example_norm))
+        for token in known:
+            rows = self._holders.get(token)
+            if rows is not None:
+                shared[rows] += weights[token] ** 2
+        phrasing = np.zeros(len(self._candidates))
+        np.maximum.at(phrasing, self._example_owner, shared / (query_norm * self._example_norm))
         phrasing_weight = self.settings.phrasing_weight
         result = []
-        for candidate, norms in zip(self._candidates, self._example_norms):
+        for candidate, best in zip(self._candidates, phrasing):
             covered = sum(weights[t] * candidate.weights.get(t, 0.0) for t in known)
-            phrasing = 0.0
-            for example, norm in zip(candidate.examples, norms):
-                shared = sum(weights[t] ** 2 for t in known if t in example)
-                if shared:
-                    phrasing = max(phrasing, shared / (query_norm * norm))
-            result.append(phrasing_weight * phrasing + (1 - phrasing_weight) * covered / total)
+            result.append(phrasing_weight * float(best) + (1 - phrasing_weight) * covered / total)
         return result
 
     def _anchored(self, candidate: _Candidate, normalized: str) -> bool:

@@ -361,9 +361,14 @@ class KnowledgePack:
     phrasings_folder: str = ""
     phrasings: tuple[Phrasing, ...] = ()
     _by_id: dict[str, Entry] = field(default_factory=dict, repr=False, compare=False)
+    _learned: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._by_id.update({entry.id: entry for entry in self.entries})
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for phrasing in self.phrasings:
+            grouped.setdefault((phrasing.kind, phrasing.intent), []).append(phrasing.text)
+        self._learned.update({key: tuple(texts) for key, texts in grouped.items()})
 
     def entry(self, entry_id: str) -> Entry:
         return self._by_id[entry_id]
@@ -385,7 +390,7 @@ class KnowledgePack:
 
     def learned(self, kind: str, ident: str) -> tuple[str, ...]:
         """The labelled phrasings of one entry, decline, red flag or command."""
-        return tuple(p.text for p in self.phrasings if p.kind == kind and p.intent == ident)
+        return self._learned.get((kind, ident), ())
 
     def with_phrasings(self, phrasings: tuple[Phrasing, ...]) -> "KnowledgePack":
         """This pack with ``phrasings``, each checked to name an entry, decline or red flag it has
@@ -396,7 +401,7 @@ class KnowledgePack:
             if phrasing.kind in known and phrasing.intent not in known[phrasing.kind]:
                 raise SchemaProblem(f"[{i}].intent", f"no {phrasing.kind.replace('_', ' ')} '{phrasing.intent}'",
                                     f"known: {', '.join(sorted(known[phrasing.kind]))}")
-        return replace(self, phrasings=phrasings, _by_id={})
+        return replace(self, phrasings=phrasings, _by_id={}, _learned={})
 
     @classmethod
     def from_dict(cls, data: Any) -> "KnowledgePack":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 #: Longest text considered; a question is never this long, and capping keeps
 #: matching time bounded for pasted essays.
@@ -89,7 +90,9 @@ def normalize_clauses(text: str, confusions: Mapping[str, str] | None = None,
     return " ".join(pieces), tuple(starts)
 
 
+@lru_cache(maxsize=65536)
 def _expand(token: str) -> str:
+    # Pure, and the same few thousand words recur: the pack's phrasings are normalized at every start.
     if token in _CONTRACTIONS:
         return _CONTRACTIONS[token]
     if token in _NUMBERS:

@@ -162,6 +162,8 @@ def test_rivals_are_read_as_someone_s_part_of_one_or_two():
     ("got a cramp in my calf, how do I make it stop", "decline", "off_topic"),   # a cramp, but the calf's
     ("what's good for carpal tunnel in my right hand", "decline", "off_topic"),
     ("can a her knee ated disc cause spasms", "answer", "cause_spine_problems"),  # a recognizer's 'herniated'
+    ("would a cold compress on a sprained ankle bring the swelling down", "decline", "off_topic"),  # all a remedy's words
+    ("my sinuses are so blocked my whole face aches", "decline", "off_topic"),   # 'sinus', said of two
 ])
 def test_a_body_part_the_article_never_names_is_another_subject(matcher, text, kind, intent):
     match = matcher.match(text)

@@ -275,7 +275,7 @@ def _parts(words: tuple[str, ...]) -> re.Pattern[str] | None:
     if not words:
         return None
     return re.compile(r"\b(my|a|an|the|his|her|their|our)( (?!other\b)\w+)? ("
-                      + "|".join(re.escape(word) for word in words) + r")s?\b(?! side)")
+                      + "|".join(re.escape(word) for word in words) + r")(es|s)?\b(?! side)")
 
 
 @dataclass(frozen=True)

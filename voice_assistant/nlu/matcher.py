@@ -262,7 +262,11 @@ class Matcher:
             asks = _asks_something(normalized, [hit.span for hit in flags])
             topic = top.id if (confident and not top.is_decline and asks) else None
             return Match("red_flag", flags[0].flag_id, 1.0, normalized, flags, topic)
-        if not top.is_decline and scores[best] < self.settings.sure_of_topic and self._elsewhere(question):
+        # Another body part is another subject however sure the topic is ('a cold compress on a
+        # sprained ankle' is the compresses' words through and through).
+        elsewhere = self._names_a_rival(question) or (scores[best] < self.settings.sure_of_topic
+                                                      and self._elsewhere(question))
+        if not top.is_decline and elsewhere:
             # The same question about another subject ('what causes the flu'): not this article's.
             loose = self._command_in_other_words(normalized)
             if loose is not None:
@@ -313,8 +317,6 @@ class Matcher:
         ('back spasm'; 'back' alone may be the back door's or the dog's), and the domain gate reads
         it as elsewhere. Sharing every word with the answers settles nothing: 'what do the kidneys
         do' and 'is a hot drink good for a cold' do."""
-        if self._names_a_rival(question):
-            return True
         if self.meaning is None or any(s.pattern.search(question) for s in self.pack.other_subjects if s.decisive):
             return False
         return self.meaning.elsewhere(question) >= self.settings.elsewhere_threshold

@@ -170,3 +170,14 @@ def test_bye_followed_by_more_words_does_not_end_the_session(matcher):
     # slt's 'order me a pizza': three of five hypotheses began 'bye'.
     assert reading(matcher, "i get a pizza", "bye can a pizza", "i can a pizza", "bye that a pizza")[0] == "decline"
     assert reading(matcher, "bye pain")[0] != "command"
+
+
+def test_an_alternative_only_like_a_warning_does_not_overrule_a_sure_answer(matcher):
+    best, guess = "how do i get my back to unlock", "how do i get my left to unlock"
+    alarm = matcher.match(guess)
+    assert alarm.kind == "red_flag" and all(hit.by_meaning for hit in alarm.red_flags)  # alone, it warns
+    chosen = interpret(matcher, Transcript(best, 0.01, (guess,))).match
+    assert (chosen.kind, chosen.intent) == ("answer", "relief_overview")
+    # A pattern's own words in an alternative still warn over the same sure answer.
+    heard = interpret(matcher, Transcript(best, 0.01, ("how do i get my back to unlock i can not feel my leg",)))
+    assert heard.match.kind == "red_flag"

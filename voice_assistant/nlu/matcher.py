@@ -337,7 +337,8 @@ class Matcher:
                                                  skip=lambda span: is_supposed(span, passed_over))
         explained = explained_flags(self.pack, normalized)
         # Likeliest first (the reports come so): the first is the one named and warned of first.
-        return tuple(RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words) for r in reports
+        return tuple(RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words, by_meaning=True)
+                     for r in reports
                      if r.flag_id not in explained)
 
     def _blend(self, question: str) -> tuple[list[float], list[float]]:

@@ -42,6 +42,8 @@ class RedFlagHit:
     name: str
     span: tuple[int, int]
     words: str
+    #: Found by closeness of meaning, not by a pattern's own words.
+    by_meaning: bool = False
 
 
 def fine_spans(normalized: str) -> list[tuple[int, int]]:

@@ -3,7 +3,9 @@
 Speech recognizers confuse short words ("can't" / "can"), so:
 
 * a red flag heard in *any* of the top hypotheses wins (when in doubt, warn),
-  with one exception: the best hypothesis says plainly that the very same thing
+  unless only its likeness of meaning found it in an alternative while the best
+  hypothesis is read surely as an answer or command ('how do i get my back to
+  unlock' / 'how do i get my left to unlock'); and with one more exception: the best hypothesis says plainly that the very same thing
   is fine ('my balance is fine') and the alternative differs from it only in
   words that are neither a negation nor a word of that symptom ('my balance is
   five'). That alternative adds no evidence of the symptom, only a guess that
@@ -105,15 +107,19 @@ def _choose(matcher: Matcher, transcript: Transcript) -> Interpretation:
     # An overruled alarm neither wins nor votes: it is the best hypothesis with its 'fine' misheard.
     overruled = [rank > 0 and match.kind == "red_flag" and _misheard_fine(matcher, matches[0], match)
                  for rank, match in enumerate(matches)]
-    for text, match, skip in list(zip(hypotheses, matches, overruled))[:RED_FLAG_HYPOTHESES]:
-        if match.kind == "red_flag" and not skip:
+    sure = matches[0].kind in TRUSTED_READINGS and matches[0].confidence >= TRUSTED_CONFIDENCE
+    for rank, (text, match, skip) in enumerate(list(zip(hypotheses, matches, overruled))[:RED_FLAG_HYPOTHESES]):
+        # An alternative's likeness to a warning is no evidence against a best hypothesis read
+        # surely ('how do i get my back to unlock' / 'my left to unlock'); its pattern's words are.
+        guessed = rank > 0 and sure and all(hit.by_meaning for hit in match.red_flags)
+        if match.kind == "red_flag" and not skip and not guessed:
             return Interpretation(text, match)
         heard = match.normalized
         if _CAN.search(heard) and not _REASSURED.search(heard):
             negated = matcher.match(_CAN.sub("can not", heard))
             if negated.kind == "red_flag":
                 return Interpretation(text, negated)
-    if matches[0].kind in TRUSTED_READINGS and matches[0].confidence >= TRUSTED_CONFIDENCE:
+    if sure:
         return Interpretation(hypotheses[0], matches[0])
     votes: dict[tuple[str, str | None], float] = {}
     for rank, match in enumerate(matches):

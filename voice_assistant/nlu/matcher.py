@@ -169,7 +169,7 @@ class Matcher:
         self._unknown_idf = sum(self._idf.values()) / max(1, len(self._idf))
         self._decline_phrases = [(re.compile(rf"\b{re.escape(normalize(p))}\b"), d.id)
                                  for d in pack.declines for p in d.phrases]
-        self._task_openings = [(normalize(verb), d.id) for d in pack.declines for verb in d.openings]
+        self._task_openings = {normalize(verb): d.id for d in pack.declines for verb in d.openings}
         # Every example phrasing, its candidate and its norm, and which examples hold each token: a
         # question's few tokens then touch only the examples that share one (thousands of phrasings).
         self._example_owner = np.array([i for i, c in enumerate(self._candidates) for _ in c.examples], dtype=np.int64)
@@ -220,19 +220,11 @@ class Matcher:
         if command is not None:
             return Match("command", command.intent, command.confidence, normalized)
         by_meaning: tuple[RedFlagHit, ...] = ()
-        # A body part the article never names, and not the back ('my chest is sore from push ups'): a
-        # likeness to a warning is no report of one; only a pattern's own words warn there. A limb's
-        # part is still a limb ('my hand has no strength'), for a limb's warnings only ('my knee hurts
-        # on the stairs' is no accident).
-        if (not flags and self.meaning is not None and not self._names_a_rival(normalized, limbs=False)
-                and names_someone(normalized)):
+        if not flags and self.meaning is not None:
             # Read past what is only supposed: the whole sentence reads likeliest as its supposition
             # ('if i lost my balance would that be bad also my arms feel like jelly').
             by_meaning = self._symptoms_by_meaning(
                 normalized, [*with_consequences(normalized, supposed, clause_starts), *animals])
-            limb_flags = self._limb_flags(normalized)
-            if limb_flags is not None:
-                by_meaning = tuple(hit for hit in by_meaning if hit.flag_id in limb_flags)
             flags = self._reported(by_meaning, supposed)
             if not flags and supposed:
                 # Read all of it again only to tell a supposed red flag (the warning signs) from none.
@@ -303,14 +295,21 @@ class Matcher:
             return CommandMatch(found[0], round(found[1], 3))
         return None
 
-    def _limb_flags(self, text: str) -> frozenset[str] | None:
-        """The only red flags the text may report by meaning when it names a limb's part and not the
-        pack's subject; None when it names none."""
-        named = [subject for subject in self.pack.other_subjects if subject.rival_named(text)]
-        return frozenset(flag for subject in named for flag in subject.limb_flags) if named else None
+    def _reportable_by_meaning(self, text: str) -> frozenset[str] | None:
+        """The red flags the text may report by likeness of meaning alone; None for every one.
 
-    def _names_a_rival(self, text: str, limbs: bool = True) -> bool:
-        return any(subject.rival_named(text, limbs) for subject in self.pack.other_subjects)
+        None at all when, longer than a few words, it names no one and no part of a body ('there was
+        a leak downstairs in the kitchen' is the house's), or when it names a body part the article
+        never speaks of and not the back ('my chest is sore from push ups'): there only a pattern's
+        own words warn. A limb's part is still a limb, for a limb's warnings only ('my hand has no
+        strength'; 'my knee hurts on the stairs' is no accident)."""
+        if not names_someone(text) or any(s.rival_named(text, limbs=False) for s in self.pack.other_subjects):
+            return frozenset()
+        limbs = [subject for subject in self.pack.other_subjects if subject.rival_named(text)]
+        return frozenset(flag for subject in limbs for flag in subject.limb_flags) if limbs else None
+
+    def _names_a_rival(self, text: str) -> bool:
+        return any(subject.rival_named(text) for subject in self.pack.other_subjects)
 
     def _elsewhere(self, question: str) -> bool:
         """Another subject than the pack's: the question does not name the pack's own decisively
@@ -336,10 +335,11 @@ class Matcher:
                                                  s.symptom_near, s.symptom_near_probability,
                                                  skip=lambda span: is_supposed(span, passed_over))
         explained = explained_flags(self.pack, normalized)
+        allowed = self._reportable_by_meaning(normalized)
         # Likeliest first (the reports come so): the first is the one named and warned of first.
         return tuple(RedFlagHit(r.flag_id, self.pack.red_flag(r.flag_id).name, r.span, r.words, by_meaning=True)
                      for r in reports
-                     if r.flag_id not in explained)
+                     if r.flag_id not in explained and (allowed is None or r.flag_id in allowed))
 
     def _blend(self, question: str) -> tuple[list[float], list[float]]:
         """Word scores blended with closeness of meaning; and the raw cosines (zeros without an encoder)."""
@@ -412,10 +412,7 @@ class Matcher:
         """The decline of a request for a task ('set a timer for my ice pack', 'could you book me a
         massage'): it opens with one of that decline's verbs. Commands were heard before this."""
         opening = _OPENING.sub("", normalized).split(maxsplit=1)
-        for verb, ident in self._task_openings:
-            if opening and opening[0] == verb:
-                return ident
-        return None
+        return self._task_openings.get(opening[0]) if opening else None
 
     def title(self, entry_id: str) -> str:
         return self.pack.entry(entry_id).title

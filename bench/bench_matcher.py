@@ -35,7 +35,7 @@ from voice_assistant.dialogue import Dialogue, DialogueState  # noqa: E402
 DATA = ROOT / "tests" / "data"
 SUITE = ("dev_set", "dev_paraphrases", "tuning_set_2", "holdout_set", "blind_set", "blind_set_2", "blind_set_3",
          "blind_set_4", "blind_set_5", "blind_set_6", "blind_set_7", "blind_set_8",
-         "blind_set_9", "blind_set_10", "blind_set_11", "blind_set_12")
+         "blind_set_9", "blind_set_10", "blind_set_11", "blind_set_12", "blind_set_13")
 
 
 def is_correct(case: dict, kind: str, intent: str | None) -> bool:

@@ -41,7 +41,7 @@ SET_NAMES = {"dev_set": "dev (tuned on)", "dev_paraphrases": "paraphrases (tuned
              "tuning_set_2": "tuning set 2 (tuned on)",
              "holdout_set": "holdout", "blind_set": "blind set 1", "blind_set_2": "blind set 2", "blind_set_3": "blind set 3", "blind_set_4": "blind set 4", "blind_set_5": "blind set 5",
              "blind_set_6": "blind set 6", "blind_set_7": "blind set 7", "blind_set_8": "blind set 8",
-             "blind_set_9": "blind set 9", "blind_set_10": "blind set 10", "blind_set_11": "blind set 11", "blind_set_12": "blind set 12"}
+             "blind_set_9": "blind set 9", "blind_set_10": "blind set 10", "blind_set_11": "blind set 11", "blind_set_12": "blind set 12", "blind_set_13": "blind set 13"}
 
 
 def understanding_section(suite: dict | None) -> list[str]:

@@ -3,6 +3,8 @@ answers that lead with substance, and follow-ups that stay on the topic just spo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from conftest import load_cases
@@ -224,3 +226,26 @@ def test_a_report_longer_than_a_few_words_names_whose_body(text, someone):
     from voice_assistant.nlu.redflags import TERSE_REPORT_WORDS, names_someone
     assert names_someone(text) == someone
     assert len("keep falling over".split()) <= TERSE_REPORT_WORDS < len("there was a leak downstairs".split())
+
+
+@pytest.mark.parametrize("text", ["how do I stop a nosebleed"])
+def test_far_from_every_report_is_no_report(matcher, text):
+    """The classifier is surest far from what it learned: a red flag by meaning needs closeness too."""
+    settings = matcher.settings
+    vector = matcher.meaning.vector(matcher.match(text).normalized)
+    assert max(matcher.meaning.index.scores(vector)[i] for i in matcher.meaning._flags) < settings.symptom_closeness
+    assert matcher.match(text).kind != "red_flag"
+
+
+@pytest.mark.parametrize("text", ["why do older men get a weak bladder"])
+def test_about_another_subject_a_report_must_come_closer(matcher, text):
+    """The domain gate reads it as elsewhere, and it is not near enough a flag's phrasings for that."""
+    normalized = matcher.match(text).normalized
+    assert matcher.meaning.elsewhere(normalized) >= matcher.settings.elsewhere_threshold
+    assert matcher.match(text).kind != "red_flag"
+    tuned = matcher.settings
+    matcher.settings = replace(tuned, symptom_closeness_elsewhere=tuned.symptom_closeness)
+    try:
+        assert matcher.match(text).kind == "red_flag"  # the rule is what keeps it quiet
+    finally:
+        matcher.settings = tuned

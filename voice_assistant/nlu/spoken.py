@@ -5,7 +5,7 @@ Speech recognizers confuse short words ("can't" / "can"), so:
 * a red flag heard in *any* of the top hypotheses wins (when in doubt, warn),
   unless only its likeness of meaning found it in an alternative while the best
   hypothesis is read surely as an answer or command ('how do i get my back to
-  unlock' / 'how do i get my left to unlock'); and unless the best hypothesis
+  unlock' / 'how do i get my left leg to unlock'); and unless the best hypothesis
   says plainly that the very same thing is fine ('my balance is fine') and the
   alternative differs from it only in words that are neither a negation nor a
   word of that symptom ('my balance is five'). That alternative adds no evidence of the symptom, only a guess that
